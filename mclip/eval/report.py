@@ -1,0 +1,122 @@
+"""Presenting evaluation results: a Rich table for people, an atomic JSON file for scripts.
+
+The results are a nested dict of sections (``reconstruction``, ``classification``, ...)
+as built by ``mclip.evaluate.evaluate``. Nothing here computes a metric.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from ..errors import MclipError
+
+# (section, dotted key inside the section, label shown, unit / format hint)
+TABLE_ROWS: list[tuple[str, str, str, str]] = [
+    ("reconstruction", "mpjpe_mm", "MPJPE (with root translation)", "mm"),
+    ("reconstruction", "root_aligned_mpjpe_mm", "MPJPE (root-aligned)", "mm"),
+    ("reconstruction", "rotation_error_deg", "mean rotation geodesic error", "deg"),
+    ("classification", "all.top1", "zero-shot top-1 (all clips)", "%"),
+    ("classification", "all.top5", "zero-shot top-5 (all clips)", "%"),
+    ("classification", "seen_phrasing.top1", "top-1, phrasing seen in training", "%"),
+    ("classification", "seen_phrasing.top5", "top-5, phrasing seen in training", "%"),
+    ("classification", "heldout_phrasing.top1", "top-1, held-out phrasing", "%"),
+    ("classification", "heldout_phrasing.top5", "top-5, held-out phrasing", "%"),
+    ("text2motion", "r_precision_top1", "R-precision top-1 (of 32)", "%"),
+    ("text2motion", "r_precision_top3", "R-precision top-3 (of 32)", "%"),
+    ("text2motion", "text_motion_cosine", "cos(prompt, re-encoded motion)", ""),
+    ("text2motion", "plausibility.generated.foot_skate", "foot skate, generated", ""),
+    ("text2motion", "plausibility.real.foot_skate", "foot skate, real clips", ""),
+    ("text2motion", "plausibility.generated.ground_penetration", "ground penetration, generated", ""),
+    ("text2motion", "plausibility.real.ground_penetration", "ground penetration, real clips", ""),
+    ("text2motion", "plausibility.generated.jerk", "jerk, generated", ""),
+    ("text2motion", "plausibility.real.jerk", "jerk, real clips", ""),
+    ("interpolation", "step_mpjpe_mm", "mean step between neighbours", "mm"),
+    ("interpolation", "max_step_ratio", "largest / mean step (1 = even)", ""),
+    ("interpolation", "step_cv", "step size coeff. of variation", ""),
+    ("interpolation", "plausibility_max.foot_skate", "foot skate, worst step", ""),
+    ("interpolation", "plausibility_max.ground_penetration", "ground penetration, worst step", ""),
+    ("interpolation", "plausibility_max.jerk", "jerk, worst step", ""),
+]
+
+
+def lookup(results: dict, section: str, dotted: str):
+    """results[section][a][b]... for dotted 'a.b'; None when any part is missing."""
+    node = results.get(section)
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def format_value(value, unit: str) -> str:
+    """A number as shown in the table: percentages for accuracies, 1-3 decimals otherwise."""
+    if value is None:
+        return "-"
+    if isinstance(value, float) and math.isnan(value):
+        return "n/a"
+    if unit == "%":
+        return f"{100.0 * value:.1f} %"
+    if unit in ("mm", "deg"):
+        return f"{value:.1f} {unit}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def results_table(results: dict):
+    """A rich.table.Table with one row per metric present in ``results``."""
+    from rich.table import Table
+
+    meta = results.get("meta", {})
+    title = f"mclip eval - {meta.get('data', '?')} [{meta.get('split', '?')}]"
+    table = Table(title=title)
+    table.add_column("section", style="cyan")
+    table.add_column("metric")
+    table.add_column("value", justify="right", style="bold")
+    table.add_column("n", justify="right", style="dim")
+    for section, key, label, unit in TABLE_ROWS:
+        value = lookup(results, section, key)
+        if value is None:
+            continue
+        n = lookup(results, section, key.rsplit(".", 1)[0] + ".n") if "." in key else None
+        if n is None:
+            n = lookup(results, section, "n")
+        table.add_row(section, label, format_value(value, unit), "" if n is None else str(n))
+    return table
+
+
+def _json_safe(obj):
+    """NaN/inf are not JSON: write them as null so any JSON reader accepts the file."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def write_json(results: dict, path: str | os.PathLike) -> Path:
+    """Write ``results`` as JSON atomically: temp file in the target folder, then os.replace.
+
+    A reader never sees a half-written file, and an interrupted write leaves the old
+    file (if any) in place.
+    """
+    path = Path(path)
+    if not path.parent.exists():
+        raise MclipError(f"{path}: folder {path.parent} does not exist")
+    text = json.dumps(_json_safe(results), indent=2, allow_nan=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
