@@ -1,0 +1,456 @@
+"""Motion files: the ``Motion`` type, readers and writers, resampling, atomic writes.
+
+Formats (see SPEC "File formats"):
+
+- ``.npz``  SMPL motion as AMASS stores it: ``poses`` (T, 72) axis-angle (SMPL-H
+  (T, 156) and SMPL-X (T, 165) are read too), ``trans`` (T, 3) metres, z-up world,
+  ``mocap_framerate``, ``betas``, ``gender``. Any frame rate is resampled to 30 fps.
+- ``.npy``  joint positions (T, 24, 3) float32, metres, z-up, 30 fps. No rotations.
+- ``.bvh``  SMPL hierarchy for Blender and friends (y-up, centimetres; see mclip/bvh.py).
+
+Every writer goes through :func:`atomic_path`: the data is written to a temporary
+name in the target folder and moved over the target with ``os.replace`` only once it
+is complete, so a crash or Ctrl-C never leaves a half-written file behind.
+
+User mistakes (missing file, wrong key, bad shape, NaN...) raise ``MclipError`` with
+the file name and the problem; the CLI prints it as one line.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterator
+
+import numpy as np
+import torch
+
+from . import bvh, skeleton
+from .errors import MclipError
+from .rotations import (
+    axis_angle_to_matrix,
+    axis_angle_to_quaternion,
+    matrix_to_axis_angle,
+    quaternion_slerp,
+    quaternion_to_axis_angle,
+)
+
+__all__ = [
+    "Motion", "load_motion", "load_joints", "save_motion", "save_joints", "resample",
+    "motion_from_rotmats", "atomic_path", "atomic_write", "convert", "motion_info",
+    "MOTION_EXTENSIONS", "FPS",
+]
+
+FPS = 30.0
+"""The frame rate of every motion inside mclip."""
+MOTION_EXTENSIONS = (".npz", ".npy", ".bvh")
+NUM_JOINTS = skeleton.NUM_JOINTS
+
+
+# ----------------------------------------------------------------- the Motion type
+
+
+@dataclass
+class Motion:
+    """One motion on the SMPL skeleton.
+
+    poses: (T, 24, 3) float32 axis-angle local joint rotations, [0] = global orientation.
+    trans: (T, 3) float32 root translation, metres, z-up world (smplx semantics:
+           pelvis = skeleton.REST_JOINTS[0] + trans).
+    fps:   frames per second (30 for everything ``load_motion`` returns by default).
+    """
+
+    poses: np.ndarray
+    trans: np.ndarray
+    fps: float = FPS
+
+    def __post_init__(self) -> None:
+        self.poses = np.ascontiguousarray(self.poses, dtype=np.float32)
+        self.trans = np.ascontiguousarray(self.trans, dtype=np.float32)
+        self.fps = float(self.fps)
+        T = self.poses.shape[0] if self.poses.ndim else 0
+        if self.poses.shape != (T, NUM_JOINTS, 3) or self.trans.shape != (T, 3):
+            raise ValueError(f"Motion expects poses (T, 24, 3) and trans (T, 3), "
+                             f"got {self.poses.shape} and {self.trans.shape}")
+        if not self.fps > 0:
+            raise ValueError(f"Motion fps must be positive, got {self.fps}")
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.poses.shape[0])
+
+    @property
+    def duration(self) -> float:
+        """Seconds: frames / fps (90 frames at 30 fps = 3.0 s)."""
+        return self.num_frames / self.fps
+
+    def rotmats(self) -> torch.Tensor:
+        """(T, 24, 3, 3) float32 torch rotation matrices of ``poses``."""
+        with torch.no_grad():
+            return axis_angle_to_matrix(torch.from_numpy(self.poses))
+
+    def joints(self) -> np.ndarray:
+        """(T, 24, 3) float32 world joint positions (metres, z-up) by forward kinematics."""
+        return skeleton.joints_from_axis_angle(self.poses, self.trans)
+
+
+def motion_from_rotmats(rotmats, trans, fps: float = FPS) -> Motion:
+    """Build a Motion from (T, 24, 3, 3) rotation matrices (torch or numpy) and (T, 3) trans."""
+    with torch.no_grad():
+        R = torch.as_tensor(np.asarray(rotmats) if not torch.is_tensor(rotmats) else rotmats)
+        poses = matrix_to_axis_angle(R.detach().double().cpu()).float().numpy()
+    t = trans.detach().cpu().numpy() if torch.is_tensor(trans) else np.asarray(trans)
+    return Motion(poses, t, fps)
+
+
+def resample(motion: Motion, fps: float = FPS) -> Motion:
+    """Resample to ``fps``: per-joint quaternion slerp for rotations, linear translation.
+
+    The new frames sit at times k / fps, k = 0, 1, ... up to the last input frame's
+    time (no extrapolation), so 61 frames at 60 fps -> 31 frames at 30 fps and
+    25 frames at 25 fps (1 s) -> 30 frames at 30 fps. Interpolating axis-angle
+    vectors linearly would be wrong (it neither keeps unit speed nor the shorter arc).
+    """
+    if abs(motion.fps - fps) < 1e-6:
+        return Motion(motion.poses.copy(), motion.trans.copy(), fps)
+    T = motion.num_frames
+    n_out = int(math.floor((T - 1) * fps / motion.fps + 1e-6)) + 1
+    u = np.arange(n_out, dtype=np.float64) * (motion.fps / fps)  # position in input frames
+    i0 = np.minimum(np.floor(u + 1e-9).astype(np.int64), T - 1)
+    i1 = np.minimum(i0 + 1, T - 1)
+    frac = np.clip(u - i0, 0.0, 1.0)
+
+    with torch.no_grad():
+        q = axis_angle_to_quaternion(torch.from_numpy(motion.poses.astype(np.float64)))  # (T, 24, 4)
+        t = torch.from_numpy(frac)[:, None].expand(n_out, NUM_JOINTS)
+        q_new = quaternion_slerp(q[torch.from_numpy(i0)], q[torch.from_numpy(i1)], t)
+        poses = quaternion_to_axis_angle(q_new).numpy()
+    tr = motion.trans.astype(np.float64)
+    trans = tr[i0] * (1.0 - frac)[:, None] + tr[i1] * frac[:, None]
+    return Motion(poses, trans, fps)
+
+
+# ----------------------------------------------------------------- atomic writes
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success move it over ``path``.
+
+    Usage::
+
+        with atomic_path("out.npz") as tmp:
+            np.savez(tmp, ...)          # any writer that takes a file name
+
+    The temporary name lives in the target folder (so ``os.replace`` is an atomic
+    rename on the same file system), starts with a dot and keeps the target's
+    extension (numpy, imageio... choose the format from it). If the block raises
+    (including KeyboardInterrupt), the temporary file is removed and ``path`` is left
+    as it was. Missing parent folders are created. The final file gets the usual
+    permissions (0666 minus umask), not mkstemp's private 0600.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise MclipError(f"{path}: is a directory, expected an output file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
+                                        dir=path.parent)
+    except OSError as e:
+        raise MclipError(f"{path}: cannot write ({e.strerror or e})") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iterator[IO]:
+    """Like ``open(path, mode)`` but the file only appears, complete, when the block ends."""
+    with atomic_path(path) as tmp:
+        with open(tmp, mode, **open_kwargs) as f:
+            yield f
+
+
+# ----------------------------------------------------------------- reading
+
+
+def _check_input(path: str | os.PathLike) -> tuple[Path, str]:
+    """The path as Path and its lower-case extension; MclipError if it can't be read."""
+    p = Path(path)
+    if not p.exists():
+        raise MclipError(f"{p}: no such file")
+    if p.is_dir():
+        raise MclipError(f"{p}: is a directory, expected a motion file (.npz, .npy or .bvh)")
+    if not os.access(p, os.R_OK):
+        raise MclipError(f"{p}: permission denied")
+    ext = p.suffix.lower()
+    if ext not in MOTION_EXTENSIONS:
+        raise MclipError(f"{p}: unknown extension '{p.suffix}' (expected .npz, .npy or .bvh)")
+    return p, ext
+
+
+def _finite(name: str, what: str, arr: np.ndarray) -> None:
+    if not np.isfinite(arr).all():
+        raise MclipError(f"{name}: '{what}' contains NaN or inf")
+
+
+# Width of AMASS/SMPL-family pose vectors -> (joints in the file, index of the
+# left/right index-finger base joint, or None).
+#
+# SMPL's joints 22/23 ('left_hand', 'right_hand') sit at the knuckles, where SMPL-H and
+# SMPL-X put the base of the index finger (left_index1 / right_index1). So we give them
+# those joints' rotations: the closest single rotation to "how the hand is bent". They
+# are leaves of our skeleton, so this changes no joint position, only what a BVH shows.
+# Files with body joints only (66 values) get zeros there.
+_POSE_LAYOUTS = {
+    66: (22, None),         # body only (22 joints)
+    72: (24, None),         # SMPL: 24 joints, hands included
+    156: (52, (22, 37)),    # SMPL-H: 22 body + 15 left hand + 15 right hand
+    165: (55, (25, 40)),    # SMPL-X: 22 body + jaw + 2 eyes + 15 + 15 hand joints
+}
+
+
+def _smpl_poses(name: str, poses: np.ndarray) -> np.ndarray:
+    """AMASS ``poses`` (T, 66 | 72 | 156 | 165) or (T, J, 3) -> (T, 24, 3) SMPL axis-angle."""
+    if poses.ndim == 3 and poses.shape[2] == 3:
+        poses = poses.reshape(poses.shape[0], -1)
+    if poses.ndim != 2 or poses.shape[1] not in _POSE_LAYOUTS:
+        raise MclipError(f"{name}: 'poses' has shape {poses.shape}, expected (T, 72) SMPL "
+                         f"or (T, 156) SMPL-H axis-angle (also read: (T, 66), (T, 165))")
+    T = poses.shape[0]
+    n_joints, hands = _POSE_LAYOUTS[poses.shape[1]]
+    per_joint = poses.reshape(T, n_joints, 3)
+    out = np.zeros((T, NUM_JOINTS, 3), dtype=np.float32)
+    if n_joints == 24:
+        out[:] = per_joint
+    else:
+        out[:, :22] = per_joint[:, :22]
+        if hands is not None:
+            out[:, 22] = per_joint[:, hands[0]]
+            out[:, 23] = per_joint[:, hands[1]]
+    return out
+
+
+def _read_npz(p: Path) -> Motion:
+    name = str(p)
+    if not zipfile.is_zipfile(p):
+        raise MclipError(f"{name}: not an .npz archive (not a zip file)")
+    try:
+        data = np.load(p, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise MclipError(f"{name}: cannot read as .npz ({e})") from None
+    with data:
+        keys = set(data.files)
+
+        def get(key: str) -> np.ndarray:
+            try:
+                return np.asarray(data[key])
+            except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as e:
+                raise MclipError(f"{name}: cannot read '{key}' ({e})") from None
+
+        if "poses" not in keys:
+            hint = " (an AMASS shape.npz? it holds body shape only)" if "betas" in keys else ""
+            raise MclipError(f"{name}: missing key 'poses'{hint}")
+        if "trans" not in keys:
+            raise MclipError(f"{name}: missing key 'trans'")
+        fps_key = next((k for k in ("mocap_framerate", "mocap_frame_rate", "fps") if k in keys), None)
+        if fps_key is None:
+            raise MclipError(f"{name}: missing key 'mocap_framerate' (the frame rate)")
+        poses, trans, fps = get("poses"), get("trans"), get(fps_key)
+
+    for key, arr in (("poses", poses), ("trans", trans), (fps_key, fps)):
+        if not np.issubdtype(arr.dtype, np.number):
+            raise MclipError(f"{name}: '{key}' is not numeric (dtype {arr.dtype})")
+    poses = _smpl_poses(name, poses.astype(np.float64))
+    T = poses.shape[0]
+    if T == 0:
+        raise MclipError(f"{name}: the motion is empty (0 frames)")
+    if trans.shape != (T, 3):
+        raise MclipError(f"{name}: 'trans' has shape {trans.shape}, expected ({T}, 3) to match 'poses'")
+    if fps.size != 1:
+        raise MclipError(f"{name}: '{fps_key}' should be one number, got shape {fps.shape}")
+    fps = float(fps.reshape(()))
+    _finite(name, "poses", poses)
+    _finite(name, "trans", trans)
+    if not (math.isfinite(fps) and fps > 0):
+        raise MclipError(f"{name}: '{fps_key}' must be a positive frame rate, got {fps}")
+    return Motion(poses, trans, fps)
+
+
+def _read_bvh(p: Path) -> Motion:
+    try:
+        text = p.read_text(encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise MclipError(f"{p}: not a readable BVH file (not text)") from None
+    except OSError as e:
+        raise MclipError(f"{p}: cannot read ({e.strerror or e})") from None
+    rotmats, trans, fps = bvh.parse_bvh(text, str(p))
+    return motion_from_rotmats(rotmats, trans, fps)
+
+
+def _read_npy_joints(p: Path) -> np.ndarray:
+    name = str(p)
+    try:
+        arr = np.load(p, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        raise MclipError(f"{name}: not a readable .npy array ({e})") from None
+    if not isinstance(arr, np.ndarray):  # np.load returns an NpzFile for zip archives
+        arr.close()
+        raise MclipError(f"{name}: is an .npz archive, not an .npy array")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise MclipError(f"{name}: joint array is not numeric (dtype {arr.dtype})")
+    if arr.ndim != 3 or arr.shape[1:] != (NUM_JOINTS, 3):
+        raise MclipError(f"{name}: joint array has shape {arr.shape}, expected (T, 24, 3)")
+    if arr.shape[0] == 0:
+        raise MclipError(f"{name}: the motion is empty (0 frames)")
+    _finite(name, "joints", arr)
+    return arr.astype(np.float32)
+
+
+def load_motion(path: str | os.PathLike, fps: float | None = FPS) -> Motion:
+    """Read an ``.npz`` (AMASS / SMPL-H / ours) or ``.bvh`` motion.
+
+    fps: resample to this rate (quaternion slerp); None keeps the file's own rate.
+    """
+    p, ext = _check_input(path)
+    if ext == ".npy":
+        raise MclipError(f"{p}: holds joint positions only (no rotations); "
+                         f"an .npz or .bvh motion is needed here")
+    motion = _read_npz(p) if ext == ".npz" else _read_bvh(p)
+    return motion if fps is None else resample(motion, fps)
+
+
+def load_joints(path: str | os.PathLike) -> np.ndarray:
+    """(T, 24, 3) float32 joint positions, metres, z-up, 30 fps from .npy, .npz or .bvh."""
+    p, ext = _check_input(path)
+    if ext == ".npy":
+        return _read_npy_joints(p)
+    return load_motion(p).joints()
+
+
+# ----------------------------------------------------------------- writing
+
+
+def _out_ext(path: str | os.PathLike) -> str:
+    ext = Path(path).suffix.lower()
+    if ext not in MOTION_EXTENSIONS:
+        hint = " (use `mclip render` for video)" if ext in (".mp4", ".gif", ".png") else ""
+        raise MclipError(f"{path}: unknown output extension '{Path(path).suffix}' "
+                         f"(expected .npz, .npy or .bvh){hint}")
+    return ext
+
+
+def save_joints(joints: np.ndarray, path: str | os.PathLike) -> None:
+    """Write (T, 24, 3) joint positions (metres, z-up, 30 fps) as a float32 ``.npy``."""
+    ext = _out_ext(path)
+    if ext != ".npy":
+        raise MclipError(f"{path}: joint positions hold no rotations, so they can only be "
+                         f"written as .npy (an {ext} file needs a Motion with rotations)")
+    joints = np.asarray(joints, dtype=np.float32)
+    if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3) or joints.shape[0] == 0:
+        raise ValueError(f"save_joints expects (T, 24, 3) with T > 0, got {joints.shape}")
+    if not np.isfinite(joints).all():
+        raise ValueError("save_joints: joints contain NaN or inf")
+    with atomic_path(path) as tmp:
+        np.save(tmp, joints)
+
+
+def save_motion(motion: Motion, path: str | os.PathLike) -> None:
+    """Write a motion by extension: ``.npz`` (AMASS keys), ``.npy`` (joints), ``.bvh``.
+
+    Non-30 fps motions are resampled to 30 fps first (every mclip file is 30 fps).
+    """
+    ext = _out_ext(path)
+    if motion.num_frames == 0:
+        raise ValueError("save_motion: the motion has no frames")
+    if not (np.isfinite(motion.poses).all() and np.isfinite(motion.trans).all()):
+        raise ValueError("save_motion: the motion contains NaN or inf")
+    motion = resample(motion, FPS)
+    if ext == ".npy":
+        save_joints(motion.joints(), path)
+    elif ext == ".npz":
+        with atomic_path(path) as tmp:
+            np.savez(
+                tmp,
+                poses=motion.poses.reshape(motion.num_frames, NUM_JOINTS * 3),
+                trans=motion.trans,
+                mocap_framerate=np.float64(FPS),
+                betas=np.zeros(10, dtype=np.float64),  # our skeleton: one neutral body
+                gender=np.array("neutral"),
+            )
+    else:
+        text = bvh.bvh_text(motion.rotmats().double().numpy(), motion.trans, FPS)
+        with atomic_write(path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+
+def convert(src: str | os.PathLike, dst: str | os.PathLike) -> dict:
+    """Convert between .npz, .npy (joints) and .bvh; returns a small summary dict.
+
+    .npy -> .npz/.bvh is refused: joint positions carry no joint rotations.
+    """
+    out_ext = _out_ext(dst)
+    p, in_ext = _check_input(src)
+    if in_ext == ".npy":
+        if out_ext != ".npy":
+            raise MclipError(f"{p}: joint positions (.npy) hold no joint rotations, so they "
+                             f"cannot be converted to {out_ext}; convert from an .npz or .bvh motion")
+        joints = _read_npy_joints(p)
+        save_joints(joints, dst)
+        frames = joints.shape[0]
+    else:
+        motion = load_motion(p)
+        save_motion(motion, dst)
+        frames = motion.num_frames
+    return {"input": str(src), "output": str(dst), "frames": int(frames), "fps": FPS}
+
+
+# ----------------------------------------------------------------- summary
+
+
+def motion_info(path: str | os.PathLike) -> dict:
+    """What `mclip info` shows: frames, rates, duration, ranges, travel (JSON-ready).
+
+    Positions are metres in the z-up world; statistics are computed at 30 fps.
+    """
+    p, ext = _check_input(path)
+    if ext == ".npy":
+        joints = _read_npy_joints(p)
+        file_fps, file_frames, has_rot = FPS, joints.shape[0], False
+    else:
+        raw = load_motion(p, fps=None)
+        file_fps, file_frames, has_rot = raw.fps, raw.num_frames, True
+        joints = resample(raw, FPS).joints()
+    J = joints.astype(np.float64)
+    T = J.shape[0]
+    pelvis = J[:, 0]
+    step = np.linalg.norm(np.diff(pelvis[:, :2], axis=0), axis=1)
+    extent = J[:, :, 2].max(axis=1) - J[:, :, 2].min(axis=1)
+    r = lambda a: round(float(a), 4)  # noqa: E731  (4 decimals = 0.1 mm)
+    return {
+        "file": str(p),
+        "format": ext[1:],
+        "has_rotations": has_rot,
+        "file_frames": int(file_frames),
+        "file_fps": r(file_fps),
+        "frames": int(T),
+        "fps": FPS,
+        "duration_s": r(T / FPS),
+        "joint_range_m": {ax: [r(J[..., k].min()), r(J[..., k].max())] for k, ax in enumerate("xyz")},
+        "root_travel_m": {"path": r(step.sum()), "net": r(np.linalg.norm(pelvis[-1, :2] - pelvis[0, :2]))},
+        "pelvis_height_m": [r(pelvis[:, 2].min()), r(pelvis[:, 2].max())],
+        "body_extent_z_m": [r(extent.min()), r(extent.max())],
+        "lowest_joint_z_m": r(J[..., 2].min()),
+    }
