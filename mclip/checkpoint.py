@@ -1,0 +1,177 @@
+"""Saving and loading MotionCLIP checkpoints.
+
+A checkpoint is one ``torch.save`` dict:
+
+    {"format": "mclip-checkpoint", "version": 1,
+     "model_config": {...ModelConfig...}, "train_config": {...} or None,
+     "model": state_dict, "optimizer": state_dict or None, "step": int,
+     "extra": {...}  (RNG states, metrics, anything the trainer wants back)}
+
+Writes are atomic (temp file in the target folder, then ``os.replace``): a crash or
+Ctrl-C never leaves a half-written checkpoint. Shipped weights (``weights/x.pt``) carry
+a ``weights/x.pt.sha256`` beside them; the loader verifies it when present so a
+truncated download or a corrupt file gives a clear error, not a confusing unpickling one.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .errors import MclipError
+from .model import MotionCLIP, ModelConfig
+
+FORMAT = "mclip-checkpoint"
+VERSION = 1
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def checksum_path(path: str | os.PathLike) -> Path:
+    """Where the checksum of ``path`` lives: ``<path>.sha256``."""
+    return Path(str(path) + ".sha256")
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    _atomic_write_bytes(path, buf.getvalue())
+
+
+def write_checksum(path: str | os.PathLike) -> Path:
+    """Write ``<path>.sha256`` in sha256sum format (``<hex>  <name>``)."""
+    path = Path(path)
+    out = checksum_path(path)
+    _atomic_write_bytes(out, f"{sha256_of(path)}  {path.name}\n".encode())
+    return out
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    """The plain model inside DistributedDataParallel (or the model itself)."""
+    return model.module if hasattr(model, "module") else model
+
+
+def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, model_cfg: ModelConfig,
+                    train_cfg: dict | None = None, optimizer=None, step: int = 0,
+                    extra: dict | None = None, checksum: bool = False) -> Path:
+    """Write a full training checkpoint atomically; returns its path.
+
+    ``train_cfg`` is a plain dict (``dataclasses.asdict(TrainConfig)``), so loading a
+    checkpoint never needs the training code's classes. ``checksum=True`` also writes
+    ``<path>.sha256`` (for weights that will be shipped).
+    """
+    path = Path(path)
+    state = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model_config": model_cfg.to_dict(),
+        "train_config": train_cfg,
+        "model": _unwrap(model).state_dict(),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "step": int(step),
+        "extra": extra or {},
+    }
+    _atomic_torch_save(state, path)
+    if checksum:
+        write_checksum(path)
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict:
+    """The raw checkpoint dict, after checks: exists, checksum (if any), right format.
+
+    Raises MclipError naming the file for anything wrong with it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MclipError(f"{path}: no such checkpoint file")
+    sums = checksum_path(path)
+    if sums.is_file():
+        words = sums.read_text().split()
+        expected = words[0].lower() if words else ""
+        actual = sha256_of(path)
+        if expected != actual:
+            raise MclipError(
+                f"{path}: checksum mismatch (file is corrupt or truncated; expected sha256 "
+                f"{expected[:12]}..., got {actual[:12]}...). Re-download or re-export it.")
+    try:
+        # weights_only=False: checkpoints hold plain dicts and RNG state tensors only,
+        # but numpy's RNG state is a tuple with an ndarray. Only load files you trust.
+        state = torch.load(path, map_location=device, weights_only=False)
+    except Exception as e:  # unpickling errors come in many types
+        raise MclipError(f"{path}: not a readable mclip checkpoint ({type(e).__name__})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise MclipError(f"{path}: not an mclip checkpoint")
+    if state.get("version", 0) > VERSION:
+        raise MclipError(f"{path}: checkpoint version {state['version']} is newer than this "
+                         f"mclip understands ({VERSION}); upgrade mclip")
+    return state
+
+
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
+                    backbone: str | None = None) -> tuple[MotionCLIP, ModelConfig, dict]:
+    """Load a model for use: ``(model in eval mode on device, its ModelConfig, meta)``.
+
+    meta holds the rest of the checkpoint (train_config, step, optimizer, extra).
+    ``backbone``: when given, the checkpoint must have been trained against it.
+    """
+    state = read_checkpoint(path, device)
+    cfg = ModelConfig.from_dict(state["model_config"])
+    if backbone is not None and cfg.backbone != backbone:
+        raise MclipError(f"{path}: trained against backbone '{cfg.backbone}', "
+                         f"not '{backbone}'")
+    model = MotionCLIP(cfg)
+    sd = {k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()}
+    try:
+        model.load_state_dict(sd)
+    except RuntimeError as e:
+        raise MclipError(f"{path}: weights do not match its model config ({str(e)[:120]})") from None
+    model.to(device).eval()
+    meta = {k: v for k, v in state.items() if k not in ("model", "model_config")}
+    return model, cfg, meta
+
+
+def export_for_release(ckpt: str | os.PathLike, out: str | os.PathLike,
+                       card: dict | None = None) -> Path:
+    """Ship a checkpoint: model weights only, in float16, config inside, plus
+    ``<out>.sha256``. No optimizer, no RNG: a quarter of a training checkpoint's size.
+    ``card`` (training data, scores...) is stored under extra["card"]."""
+    state = read_checkpoint(ckpt)
+    half = {k: v.half() if v.is_floating_point() else v for k, v in state["model"].items()}
+    extra = {"card": card or {}, "exported_from_step": state.get("step", 0),
+             "dtype": "float16"}
+    release = {
+        "format": FORMAT, "version": VERSION, "model_config": state["model_config"],
+        "train_config": state.get("train_config"), "model": half, "optimizer": None,
+        "step": state.get("step", 0), "extra": extra,
+    }
+    out = Path(out)
+    _atomic_torch_save(release, out)
+    write_checksum(out)
+    return out
