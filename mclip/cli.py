@@ -34,6 +34,64 @@ def _echo_json(obj) -> None:
 # ---------------------------------------------------------------- motion files
 
 
+@app.command("info")
+def info_cmd(
+    motion: Path = typer.Argument(..., help="Motion file: .npz (SMPL/AMASS), .npy (joints) or .bvh."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
+) -> None:
+    """Summarise a motion file: frames, frame rate, duration, joint ranges, root travel.
+
+    Positions are metres in the z-up world; statistics use the motion resampled to 30 fps.
+    """
+    from .motion_io import motion_info
+
+    info = motion_info(motion)
+    if as_json:
+        _echo_json(info)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    def span(pair) -> str:
+        return f"{pair[0]:+.3f} .. {pair[1]:+.3f}"
+
+    table = Table(title=str(motion), show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("format", info["format"] + ("" if info["has_rotations"] else " (joint positions only)"))
+    table.add_row("in file", f"{info['file_frames']} frames at {info['file_fps']:g} fps")
+    table.add_row("at 30 fps", f"{info['frames']} frames, {info['duration_s']:.2f} s")
+    for ax, pair in info["joint_range_m"].items():
+        table.add_row(f"joints {ax} (m)", span(pair))
+    travel = info["root_travel_m"]
+    table.add_row("root travel (m)", f"path {travel['path']:.3f}, net {travel['net']:.3f}")
+    table.add_row("pelvis height (m)", span(info["pelvis_height_m"]))
+    table.add_row("body extent z (m)", span(info["body_extent_z_m"]))
+    table.add_row("lowest joint z (m)", f"{info['lowest_joint_z_m']:+.3f}")
+    Console().print(table)
+
+
+@app.command("convert")
+def convert_cmd(
+    src: Path = typer.Argument(..., help="Input motion: .npz, .npy (joints) or .bvh."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output file: .npz, .npy (joints) or .bvh."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Convert a motion between .npz (SMPL, AMASS keys), .npy joints and .bvh (Blender).
+
+    Output is 30 fps. BVH is y-up in centimetres (Blender imports it standing up).
+    .npy joints cannot become .npz or .bvh: positions carry no joint rotations.
+    """
+    from .motion_io import convert
+
+    summary = convert(src, out)
+    if as_json:
+        _echo_json(summary)
+    else:
+        typer.echo(f"wrote {summary['output']} ({summary['frames']} frames, 30 fps)")
+
+
+
 # ---------------------------------------------------------------- data
 
 
