@@ -66,8 +66,10 @@ def quaternion_to_axis_angle(q: torch.Tensor) -> torch.Tensor:
     angle = 2.0 * torch.atan2(s, q[..., :1])
     small = s < 1e-4
     safe = torch.where(small, torch.ones_like(s), s)
-    # angle/sin(angle/2) -> 2 + angle^2/12 near 0 (w ~ 1).
-    k = torch.where(small, 2.0 / q[..., :1].clamp(min=_EPS) + s * s / 3.0, angle / safe)
+    # angle / s = 2 atan2(s, w) / s = (2 / w) (1 - s^2 / (3 w^2) + ...) near s = 0; keeping w
+    # in the series keeps its gradient with respect to w right as well.
+    w = q[..., :1].clamp(min=_EPS)
+    k = torch.where(small, (2.0 / w) * (1.0 - s * s / (3.0 * w * w)), angle / safe)
     return xyz * k
 
 
@@ -167,7 +169,9 @@ def quaternion_slerp(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor | float
 
 def rotation_about(axis: str, angle: torch.Tensor | float) -> torch.Tensor:
     """Rotation matrix (..., 3, 3) about the world axis 'x', 'y' or 'z' by ``angle`` radians."""
-    angle = torch.as_tensor(angle, dtype=torch.get_default_dtype())
+    # Keep a floating tensor's dtype and device (float64 in, float64 out).
+    if not (torch.is_tensor(angle) and angle.is_floating_point()):
+        angle = torch.as_tensor(angle, dtype=torch.get_default_dtype())
     c, s = torch.cos(angle), torch.sin(angle)
     o, z = torch.ones_like(angle), torch.zeros_like(angle)
     rows = {
