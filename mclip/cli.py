@@ -104,6 +104,58 @@ def convert_cmd(
 # ---------------------------------------------------------------- evaluation
 
 
+@app.command("eval")
+def eval_cmd(
+    weights: Path = typer.Option(..., "--weights", "-w", help="Checkpoint (.pt) to evaluate."),
+    data: Path = typer.Option(..., "--data", "-d",
+                              help="Dataset folder (manifest.jsonl + shards/): the synthetic corpus "
+                                   "or prepared AMASS/BABEL data."),
+    split: str = typer.Option("test", "--split", help="Which clips: train, val or test."),
+    n: int = typer.Option(512, "--n", help="Evaluate at most this many clips (and prompts)."),
+    seed: int = typer.Option(0, "--seed", help="Picks the clips, prompts and pairs; same seed, same numbers."),
+    labels: str = typer.Option("auto", "--labels",
+                               help="Classification labels: 'actions' (the split's actions), "
+                                    "'babel60' (paper's BABEL-60), or 'auto' (babel60 for BABEL data)."),
+    only: Optional[str] = typer.Option(None, "--only",
+                                       help="Comma-separated sections to run: reconstruction, "
+                                            "classification, text2motion, interpolation."),
+    steps: int = typer.Option(7, "--steps", help="Interpolation points per pair, endpoints included (>= 5)."),
+    device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
+    json_out: Optional[Path] = typer.Option(None, "--json",
+                                            help="Also write the results to this JSON file (atomic; "
+                                                 "rewritten after every finished section)."),
+) -> None:
+    """Score a checkpoint on held-out clips (a table, and JSON with --json).
+
+    Reconstruction: MPJPE (mm) and rotation error (degrees) of encode -> decode.
+    Classification: zero-shot top-1/top-5, seen vs held-out phrasings.
+    Text-to-motion: R-precision among 32, cosine, foot skate / penetration / jerk.
+    Interpolation: plausibility along latent paths and how evenly they move.
+    """
+    from .eval.report import results_table, write_json
+    from .evaluate import SECTIONS, EvalConfig, evaluate
+
+    sections = SECTIONS
+    if only:
+        sections = tuple(s.strip() for s in only.split(",") if s.strip())
+        bad = [s for s in sections if s not in SECTIONS]
+        if bad or not sections:
+            raise MclipError(f"--only: unknown section(s) {bad} (choose from {', '.join(SECTIONS)})")
+    if json_out is not None and json_out.is_dir():
+        raise MclipError(f"{json_out}: is a directory, expected a .json file name")
+    cfg = EvalConfig(labels=labels, interp_steps=steps, sections=sections, device=device)
+    save = (lambda res: write_json(res, json_out)) if json_out is not None else None
+    results = evaluate(weights, data, split=split, n=n, seed=seed, config=cfg,
+                       progress=True, on_section=save)
+    if save is not None:
+        save(results)
+    from rich.console import Console
+
+    Console().print(results_table(results))
+    if json_out is not None:
+        typer.echo(f"wrote {json_out}")
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Console entry point: run the app, turning user errors into one line + exit 2."""
     try:

@@ -121,8 +121,36 @@ def _read_info(data_dir: Path) -> dict:
         raise MclipError(f"{p}: cannot read ({e})") from None
 
 
+def _heldout_phrasings(info: dict) -> set[str]:
+    """Texts the data's writer marked as never shown in training (info.json)."""
+    raise NotImplementedError
+
+
 def _load_clips(data_dir: Path, cfg: EvalConfig, rng: np.random.Generator) -> tuple[_Clips, dict]:
-    raise NotImplementedError  # filled in once mclip.data.dataset lands
+    """At most ``cfg.n`` clips of ``cfg.split``, chosen and ordered by ``rng``.
+
+    A clip stored with several phrasings gets one of them (drawn by ``rng``) as its
+    text; every phrasing of the split is a text2motion prompt candidate.
+    """
+    from .data.dataset import ClipDataset
+
+    info = _read_info(data_dir)
+    ds = ClipDataset(data_dir, cfg.split)
+    heldout = _heldout_phrasings(info)
+    chosen = rng.permutation(len(ds))[: cfg.n]
+    texts = []
+    for i in chosen:
+        t = ds.texts[i]
+        texts.append(t if isinstance(t, str) else t[int(rng.integers(len(t)))])
+    every = sorted({p for t in ds.texts for p in ([t] if isinstance(t, str) else t)})
+    clips = _Clips(
+        features=ds.features[torch.as_tensor(chosen, dtype=torch.long)],
+        texts=texts,
+        actions=[ds.actions[i] for i in chosen],
+        heldout_phrasing=[t in heldout for t in texts],
+        all_texts=every,
+    )
+    return clips, info
 
 
 # ---------------------------------------------------------------- helpers
@@ -145,6 +173,128 @@ def _joints(x: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------- the run
 
 
+def _plausibility(joints: torch.Tensor) -> dict[str, float]:
+    """(N, T, 24, 3) joints, metres, z-up, 30 fps -> mean foot skate, ground penetration, jerk."""
+    raise NotImplementedError  # the corpus metrics module (mclip.data.synth) provides these
+
+
+def _reconstruction(models: _Models, clips: _Clips, cfg: EvalConfig, tick) -> tuple[dict, torch.Tensor, torch.Tensor]:
+    """Encode + decode every clip. returns (section, z (N, D), real joints (N, T, 24, 3))."""
+    from .representation import from_features
+
+    zs, real = [], []
+    sums = {"mpjpe_mm": 0.0, "root_aligned_mpjpe_mm": 0.0, "rotation_error_deg": 0.0}
+    n = clips.features.shape[0]
+    for sl in _batches(n, cfg.batch_size):
+        x = clips.features[sl].to(models.device)
+        z = models.model.encode(x)
+        x_hat = models.model.decode(z, x.shape[1])
+        R, _ = from_features(x)
+        R_hat, _ = from_features(x_hat)
+        j, j_hat = _joints(x), _joints(x_hat)
+        b = x.shape[0]
+        sums["mpjpe_mm"] += M.mpjpe_mm(j_hat, j) * b
+        sums["root_aligned_mpjpe_mm"] += M.root_aligned_mpjpe_mm(j_hat, j) * b
+        sums["rotation_error_deg"] += M.mean_geodesic_deg(R_hat, R) * b
+        zs.append(z.cpu())
+        real.append(j.cpu())
+        tick(b)
+    section = {"n": n, **{k: v / n for k, v in sums.items()}}
+    return section, torch.cat(zs), torch.cat(real)
+
+
+def _label_set(clips: _Clips, info: dict, cfg: EvalConfig) -> tuple[str, list[str], list[str]]:
+    """(protocol, class names as stored in the manifest, text fed to the backbone per class)."""
+    protocol = cfg.labels
+    if protocol == "auto":
+        source = str(info.get("source", info.get("dataset", ""))).lower()
+        protocol = "babel60" if "babel" in source else "actions"
+    if protocol == "babel60":
+        from .labels import load_labels
+
+        names = load_labels("babel60")
+        return protocol, names, list(names)
+    if protocol != "actions":
+        raise MclipError(f"--labels: unknown label set {cfg.labels!r} (auto, actions, babel60)")
+    names = sorted(set(clips.actions))
+    label_text = info.get("action_labels") or {}
+    return protocol, names, [label_text.get(a, a.replace("_", " ")) for a in names]
+
+
+def _classification(models: _Models, clips: _Clips, z: torch.Tensor, info: dict, cfg: EvalConfig) -> dict:
+    """Zero-shot top-1/top-5 of cosine(z, label text) against each clip's action."""
+    protocol, names, texts = _label_set(clips, info, cfg)
+    index = {a: i for i, a in enumerate(names)}
+    keep = [i for i, a in enumerate(clips.actions) if a in index]
+    section: dict = {"protocol": protocol, "num_classes": len(names), "n": len(keep),
+                     "label_texts": dict(zip(names, texts))}
+    if not keep:
+        return section
+    text_emb = _encode_text(models.backbone, texts, torch.device("cpu"))   # (C, D)
+    zk = torch.nn.functional.normalize(z[keep].float(), dim=-1)            # (K, D)
+    logits = zk @ text_emb.T                                               # (K, C) cosines
+    labels = torch.tensor([index[clips.actions[i]] for i in keep])
+    heldout = torch.tensor([clips.heldout_phrasing[i] for i in keep])
+    groups = {"all": torch.ones_like(heldout), "seen_phrasing": ~heldout, "heldout_phrasing": heldout}
+    for name, mask in groups.items():
+        if int(mask.sum()) == 0:
+            continue
+        acc = M.topk_accuracy(logits[mask], labels[mask], ks=(1, 5))
+        section[name] = {"n": int(mask.sum()), "top1": acc[1], "top5": acc[5]}
+    return section
+
+
+def _text2motion(models: _Models, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
+                 rng: np.random.Generator, tick) -> dict:
+    """Generate from held-out prompts, re-encode, score retrieval and plausibility."""
+    prompts = list(clips.all_texts)
+    order = rng.permutation(len(prompts))[: cfg.n]
+    prompts = [prompts[i] for i in order]
+    texts, gen_z, gen_joints = [], [], []
+    for sl in _batches(len(prompts), cfg.batch_size):
+        e = _encode_text(models.backbone, prompts[sl], models.device)      # (B, D)
+        x_gen = models.model.decode(e, models.frames)                      # (B, T, 25, 6)
+        gen_z.append(models.model.encode(x_gen).cpu())
+        gen_joints.append(_joints(x_gen).cpu())
+        texts.append(e.cpu())
+        tick(e.shape[0])
+    text_emb, motion_emb = torch.cat(texts), torch.cat(gen_z)
+    rp = M.r_precision(motion_emb, text_emb, group_size=cfg.group_size, ks=(1, 3))
+    return {
+        "n": len(prompts),
+        "group_size": cfg.group_size,
+        "r_precision_top1": rp[1],
+        "r_precision_top3": rp[3],
+        "text_motion_cosine": M.mean_cosine(motion_emb, text_emb),
+        "plausibility": {"generated": _plausibility(torch.cat(gen_joints)),
+                         "real": _plausibility(real_joints)},
+    }
+
+
+def _interpolation(models: _Models, z: torch.Tensor, cfg: EvalConfig, rng: np.random.Generator, tick) -> dict:
+    """Straight lines between latents of random clip pairs, decoded at every step."""
+    n = z.shape[0]
+    if n < 2:
+        return {"n": 0}
+    pairs = min(cfg.interp_pairs, n * (n - 1) // 2)
+    a = rng.integers(0, n, size=pairs)
+    b = (a + rng.integers(1, n, size=pairs)) % n                          # b != a
+    path = M.interpolate_latents(z[a].float(), z[b].float(), cfg.interp_steps)  # (S, P, D)
+    joints = []
+    for s in range(cfg.interp_steps):
+        per_step = []
+        for sl in _batches(pairs, cfg.batch_size):
+            x = models.model.decode(path[s, sl].to(models.device), models.frames)
+            per_step.append(_joints(x).cpu())
+        joints.append(torch.cat(per_step))
+        tick(1)
+    joints = torch.stack(joints)                                           # (S, P, T, 24, 3)
+    per_step_metrics = [_plausibility(j) for j in joints]
+    worst = {k: max(m[k] for m in per_step_metrics) for k in per_step_metrics[0]}
+    return {"n": pairs, "steps": cfg.interp_steps, **M.path_smoothness(joints),
+            "plausibility_max": worst, "plausibility_per_step": per_step_metrics}
+
+
 def evaluate(
     engine_or_checkpoint,
     data_dir: str | Path,
@@ -160,10 +310,85 @@ def evaluate(
 
     data_dir: a corpus or prepared AMASS/BABEL folder (manifest.jsonl + shards/).
     split, n, seed: which clips (at most n, picked with ``seed``).
+    config: further knobs (its split/n/seed are replaced by the arguments).
     progress: show a Rich progress bar on stderr.
     on_section: called with the results so far after each finished section (the CLI
     uses it to save work that a Ctrl-C must not lose).
     returns: {"meta": {...}, "reconstruction": {...}, "classification": {...},
               "text2motion": {...}, "interpolation": {...}} (see the module docstring).
     """
-    raise NotImplementedError
+    from dataclasses import replace
+
+    cfg = replace(config or EvalConfig(), split=split, n=int(n), seed=int(seed))
+    if cfg.n < 1:
+        raise MclipError("--n: must be at least 1")
+    if cfg.interp_steps < 5:
+        raise MclipError("interp_steps: must be at least 5")
+    unknown = set(cfg.sections) - set(SECTIONS)
+    if unknown:
+        raise MclipError(f"sections: unknown {sorted(unknown)} (known: {', '.join(SECTIONS)})")
+    data_dir = Path(data_dir)
+    rng = np.random.default_rng(cfg.seed)
+    torch.manual_seed(cfg.seed)
+
+    models = _resolve_models(engine_or_checkpoint, cfg.device)
+    clips, info = _load_clips(data_dir, cfg, rng)
+    results: dict = {"meta": {
+        "checkpoint": models.source, "data": str(data_dir), "split": cfg.split,
+        "n_clips": int(clips.features.shape[0]), "seed": cfg.seed, "frames": models.frames,
+        "fps": 30, "device": str(models.device), "config": asdict(cfg), "complete": False}}
+
+    def done(name: str, section: dict) -> None:
+        results[name] = section
+        if on_section is not None:
+            on_section(results)
+
+    n_clips = clips.features.shape[0]
+    n_prompts = min(cfg.n, len(clips.all_texts))
+    with _Progress(progress) as bar, torch.no_grad():
+        z = real = None
+        if {"reconstruction", "classification", "text2motion", "interpolation"} & set(cfg.sections):
+            tick = bar.stage("reconstruction", n_clips)
+            rec, z, real = _reconstruction(models, clips, cfg, tick)
+            if "reconstruction" in cfg.sections:
+                done("reconstruction", rec)
+        if "classification" in cfg.sections:
+            done("classification", _classification(models, clips, z, info, cfg))
+        if "text2motion" in cfg.sections:
+            tick = bar.stage("text2motion", n_prompts)
+            done("text2motion", _text2motion(models, clips, real, cfg, rng, tick))
+        if "interpolation" in cfg.sections:
+            tick = bar.stage("interpolation", cfg.interp_steps)
+            done("interpolation", _interpolation(models, z, cfg, rng, tick))
+    results["meta"]["complete"] = True
+    return results
+
+
+class _Progress:
+    """A Rich progress bar on stderr with one task per stage, or nothing at all."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._bar = None
+
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("{task.description:<15}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(),
+                                 console=Console(stderr=True), transient=False)
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def stage(self, name: str, total: int) -> Callable[[int], None]:
+        """Start a stage; returns tick(k) advancing it by k units."""
+        if self._bar is None:
+            return lambda k=1: None
+        task = self._bar.add_task(name, total=max(1, total))
+        return lambda k=1: self._bar.advance(task, k)

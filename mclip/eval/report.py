@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
-from ..errors import MclipError
 
 # (section, dotted key inside the section, label shown, unit / format hint)
 TABLE_ROWS: list[tuple[str, str, str, str]] = [
@@ -101,22 +99,13 @@ def _json_safe(obj):
 
 
 def write_json(results: dict, path: str | os.PathLike) -> Path:
-    """Write ``results`` as JSON atomically: temp file in the target folder, then os.replace.
-
-    A reader never sees a half-written file, and an interrupted write leaves the old
-    file (if any) in place.
+    """Write ``results`` as JSON atomically (``motion_io.atomic_write``: temp file in the
+    target folder, then os.replace), so a reader never sees a half-written file and an
+    interrupted write leaves the old file, if any, in place. NaN is written as null.
     """
-    path = Path(path)
-    if not path.parent.exists():
-        raise MclipError(f"{path}: folder {path.parent} does not exist")
+    from ..motion_io import atomic_write
+
     text = json.dumps(_json_safe(results), indent=2, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    with atomic_write(path) as f:
+        f.write(text)
+    return Path(path)
