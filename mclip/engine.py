@@ -1,0 +1,609 @@
+"""The engine: one loaded model + text backbone serving every application.
+
+``Engine(weights=None, device=None)`` loads a checkpoint and the text backbone the
+checkpoint was trained against, once, and then answers:
+
+- ``text2motion(prompts)``: text -> backbone embedding -> decoder -> motion (paper 4.2);
+- ``interpolate(a, b, steps)``: evenly spaced latents between two motions/texts (4.3);
+- ``edit(motion, add=[...], sub=[...])``: latent arithmetic on each window (4.4);
+- ``compose(upper, lower)``: upper body of one motion on the lower body of another;
+- ``classify(motion, labels)``: cosine of the motion latent to label embeddings (4.4);
+- ``encode(items)`` and ``search(query, library)``: latents, and text search over files.
+
+It is also the Python API::
+
+    from mclip import Engine
+    eng = Engine()                                    # weights/mclip-default.pt
+    walk = eng.text2motion(["a person walks forward"])[0]   # a motion_io.Motion
+
+Conventions (see docs/ARCHITECTURE.md): motions are ``motion_io.Motion`` (axis-angle
+poses (T, 24, 3), trans (T, 3), metres, z-up world, 30 fps); latents are unit vectors
+(N, D) in the backbone's embedding space (D = 384 for MiniLM, 512 for CLIP). Only their
+direction matters: the text loss is a cosine and the decoder normalises its input.
+
+Inputs of any length are cut into 60-frame windows 30 frames apart
+(``mclip.windows``); each window is canonicalised (first frame faces -y, pelvis over
+the origin) exactly as in training, encoded, and -- for edits -- decoded, moved back
+where it came from and cross-faded into its neighbours. A motion's single latent (for
+encode, interpolate, search) is the mean direction of its windows' latents.
+
+Joint-position inputs (``.npy``) are turned into rotations by inverse kinematics
+(``mclip.ik``) first.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence, Union
+
+import numpy as np
+import torch
+
+from . import skeleton, windows
+from .errors import MclipError
+from .motion_io import FPS, MOTION_EXTENSIONS, Motion, load_joints, load_motion, resample
+from .representation import canonicalize, from_features, to_features
+
+MotionLike = Union[Motion, str, os.PathLike]
+"""A Motion, or the path of a .npz / .bvh motion or .npy joints file."""
+
+WEIGHTS_ENV = "MCLIP_WEIGHTS"
+DEFAULT_WEIGHTS_NAME = "mclip-default.pt"
+CLIP_TEMPERATURE = 100.0
+"""Logit scale of classification: softmax(100 * cosine), CLIP's learned value
+(exp(4.6052) = 100), which the paper's classifier follows (its section 4.4 cites CLIP)."""
+DECODE_BATCH = 64
+
+
+# ------------------------------------------------------------------ set-up helpers
+
+
+def default_weights_path() -> Path:
+    """Where the default checkpoint is looked for: ``$MCLIP_WEIGHTS``, else
+    ``weights/mclip-default.pt`` in the repository (beside the package)."""
+    env = os.environ.get(WEIGHTS_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parent.parent / "weights" / DEFAULT_WEIGHTS_NAME
+
+
+def resolve_weights(weights: str | os.PathLike | None) -> Path:
+    """The checkpoint to load; MclipError with what to do when there is none."""
+    if weights is not None:
+        p = Path(weights).expanduser()
+        if not p.exists():
+            raise MclipError(f"{p}: no such checkpoint file")
+        return p
+    p = default_weights_path()
+    if not p.exists():
+        raise MclipError(
+            f"{p}: default model not found; pass --weights PATH (a checkpoint from "
+            f"`mclip train`) or set {WEIGHTS_ENV}")
+    return p
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None`` -> CUDA when present, else CPU. A device that is not there -> MclipError."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise MclipError(f"--device {device}: not a torch device (try cpu or cuda)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise MclipError(f"--device {device}: CUDA is not available on this machine")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise MclipError(f"--device {device}: unsupported device type '{dev.type}'")
+    return dev
+
+
+def is_motion_ref(arg: str | os.PathLike) -> bool:
+    """The CLI's rule for "file or text": an existing path, or a name ending in a
+    motion extension (so a typo gives "no such file", not a motion of the words)."""
+    s = str(arg)
+    return Path(s).suffix.lower() in MOTION_EXTENSIONS or (len(s) < 4096 and Path(s).is_file())
+
+
+def check_prompts(prompts: Iterable[str], what: str = "prompt") -> list[str]:
+    """Stripped prompts; an empty one is a user error naming its position."""
+    out = []
+    for i, p in enumerate(prompts, 1):
+        if not isinstance(p, str) or not p.strip():
+            raise MclipError(f"{what} {i}: empty text (give some words, e.g. \"walk forward\")")
+        out.append(p.strip())
+    if not out:
+        raise MclipError(f"{what}: no text given")
+    return out
+
+
+# ------------------------------------------------------------------ pure latent maths
+
+
+def interpolate_latents(za: torch.Tensor, zb: torch.Tensor, steps: int, slerp: bool = False
+                        ) -> torch.Tensor:
+    """``steps`` evenly spaced latents from za to zb, both ends included: (D,) x2 -> (steps, D).
+
+    Linear: (1 - t) za + t zb. Slerp: the direction moves along the great circle at
+    constant angular speed and the norm is interpolated linearly, so unit inputs give
+    unit outputs (linear interpolation cuts the corner: shorter vectors mid-way).
+    """
+    if steps < 2:
+        raise MclipError(f"--steps {steps}: need at least 2 (the two ends)")
+    t = torch.linspace(0.0, 1.0, steps, dtype=za.dtype, device=za.device)[:, None]
+    if not slerp:
+        return (1 - t) * za + t * zb
+    na, nb = za.norm(), zb.norm()
+    ua, ub = za / na.clamp(min=1e-12), zb / nb.clamp(min=1e-12)
+    omega = torch.arccos((ua * ub).sum().clamp(-1.0, 1.0))
+    if float(omega) < 1e-5:              # same direction: nothing to turn
+        direction = ua.expand(steps, -1)
+    else:
+        so = torch.sin(omega)
+        direction = (torch.sin((1 - t) * omega) * ua + torch.sin(t * omega) * ub) / so
+    return direction * ((1 - t) * na + t * nb)
+
+
+def ground_offset(joints: torch.Tensor) -> torch.Tensor:
+    """Height of the lowest sole over a clip: (..., T, 24, 3) -> (...) metres.
+
+    Ankle and foot joints sit above the sole (``skeleton.ANKLE_HEIGHT``/``FOOT_HEIGHT``);
+    any other joint counts at its own height (a hand on the floor). Subtracting this
+    from trans z puts the lowest contact of the whole clip on z = 0.
+    """
+    lift = torch.zeros(skeleton.NUM_JOINTS, dtype=joints.dtype, device=joints.device)
+    for name, h in (("left_ankle", skeleton.ANKLE_HEIGHT), ("right_ankle", skeleton.ANKLE_HEIGHT),
+                    ("left_foot", skeleton.FOOT_HEIGHT), ("right_foot", skeleton.FOOT_HEIGHT)):
+        lift[skeleton.JOINT_INDEX[name]] = h
+    return (joints[..., 2] - lift).amin(dim=(-1, -2))
+
+
+# ------------------------------------------------------------------ results
+
+
+@dataclass
+class LabelScore:
+    label: str
+    probability: float
+    cosine: float
+
+
+@dataclass
+class WindowScores:
+    start_s: float
+    end_s: float
+    top: list[LabelScore]
+
+
+@dataclass
+class Classification:
+    """``top``: the k best labels over the whole motion (window probabilities averaged);
+    ``windows``: per 2 s window, when asked for."""
+
+    top: list[LabelScore]
+    windows: list[WindowScores] = field(default_factory=list)
+    temperature: float = CLIP_TEMPERATURE
+
+    def to_dict(self) -> dict:
+        def row(s: LabelScore) -> dict:
+            return {"label": s.label, "probability": s.probability, "cosine": s.cosine}
+        out = {"temperature": self.temperature, "top": [row(s) for s in self.top]}
+        if self.windows:
+            out["windows"] = [{"start_s": w.start_s, "end_s": w.end_s,
+                               "top": [row(s) for s in w.top]} for w in self.windows]
+        return out
+
+
+@dataclass
+class SearchResult:
+    """``hits``: (path, cosine) best first; ``skipped``: (path, why) unreadable files."""
+
+    hits: list[tuple[str, float]]
+    skipped: list[tuple[str, str]]
+    encoded: int            # files encoded this time
+    cached: int             # files whose latent came from the cache
+
+    def to_dict(self) -> dict:
+        return {"hits": [{"path": p, "score": s} for p, s in self.hits],
+                "skipped": [{"path": p, "error": e} for p, e in self.skipped],
+                "encoded": self.encoded, "cached": self.cached}
+
+
+# ------------------------------------------------------------------ the engine
+
+
+class Engine:
+    """A loaded MotionCLIP model and its text backbone. See the module docstring."""
+
+    def __init__(self, weights: str | os.PathLike | None = None,
+                 device: str | torch.device | None = None, backbone=None):
+        """weights: checkpoint path (default ``default_weights_path()``); device: "cpu",
+        "cuda"... (default CUDA when present); backbone: an already loaded backbone
+        object (tests, or to share one between engines), else the checkpoint's own."""
+        from .checkpoint import load_checkpoint
+
+        self.weights_path = resolve_weights(weights)
+        self.device = resolve_device(device)
+        self.model, self.config, self.meta = load_checkpoint(self.weights_path, self.device)
+        self.model.eval()
+        if backbone is None:
+            from .backbones import load_backbone
+
+            backbone = load_backbone(self.config.backbone, self.device)
+        if int(backbone.dim) != int(self.config.latent_dim):
+            raise MclipError(
+                f"{self.weights_path}: latent size {self.config.latent_dim} does not match "
+                f"backbone '{backbone.name}' ({backbone.dim})")
+        self.backbone = backbone
+        self.frames = int(self.config.num_frames)
+        self._text_cache: dict[str, torch.Tensor] = {}
+        self._checkpoint_id: str | None = None
+
+    def __repr__(self) -> str:
+        return (f"Engine(weights={str(self.weights_path)!r}, device={str(self.device)!r}, "
+                f"backbone={self.backbone.name!r}, latent={self.config.latent_dim})")
+
+    @property
+    def checkpoint_id(self) -> str:
+        """sha256 of the checkpoint file (computed once): keys the search cache."""
+        if self._checkpoint_id is None:
+            from .checkpoint import sha256_of
+
+            self._checkpoint_id = sha256_of(self.weights_path)
+        return self._checkpoint_id
+
+    # -------------------------------------------------------------- texts
+
+    def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """(N,) texts -> (N, D) unit embeddings on the engine's device (memoised)."""
+        texts = check_prompts(texts)
+        todo = sorted({t for t in texts if t not in self._text_cache})
+        if todo:
+            with torch.no_grad():
+                emb = self.backbone.encode_text(todo)
+            emb = torch.nn.functional.normalize(torch.as_tensor(emb).float(), dim=-1)
+            for t, e in zip(todo, emb.to(self.device)):
+                self._text_cache[t] = e
+        return torch.stack([self._text_cache[t] for t in texts])
+
+    # -------------------------------------------------------------- motions in
+
+    def load(self, item: MotionLike, name: str | None = None) -> Motion:
+        """A Motion at 30 fps from a Motion or a file. ``.npy`` joints are fitted by IK."""
+        if isinstance(item, Motion):
+            return item if abs(item.fps - FPS) < 1e-6 else resample(item, FPS)
+        p = Path(item)
+        if p.suffix.lower() == ".npy":
+            from .ik import fit_rotations
+
+            poses, trans, _err = fit_rotations(load_joints(p), source=str(p))
+            return Motion(poses, trans, FPS)
+        return load_motion(p)
+
+    def _windows(self, motion: Motion):
+        """Canonicalised windows of a motion and how to put each back.
+
+        returns (plan, features (W, 60, 25, 6), back: list of (R, shift) moves from
+        each canonical window to the input's world frame).
+        """
+        plan = windows.plan_windows(motion.num_frames, self.frames, windows.HOP)
+        R = motion.rotmats()
+        tr = torch.from_numpy(motion.trans)
+        Rw, tw = windows.cut_windows(R, plan), windows.cut_windows(tr, plan)
+        Rc, tc = canonicalize(Rw, tw)
+        back = [windows.rigid_between(Rc[i, 0, 0], tc[i, 0], Rw[i, 0, 0], tw[i, 0])
+                for i in range(len(plan.starts))]
+        return plan, to_features(Rc, tc), back
+
+    def window_latents(self, motion: MotionLike):
+        """(plan, (W, D) unit latents of the motion's windows)."""
+        m = self.load(motion)
+        plan, feats, _ = self._windows(m)
+        return plan, self._encode_features(feats)
+
+    def _encode_features(self, feats: torch.Tensor) -> torch.Tensor:
+        out = []
+        with torch.no_grad():
+            for i in range(0, feats.shape[0], DECODE_BATCH):
+                z = self.model.encode(feats[i:i + DECODE_BATCH].to(self.device))
+                out.append(torch.nn.functional.normalize(z.float(), dim=-1))
+        return torch.cat(out, dim=0)
+
+    def motion_latent(self, motion: MotionLike) -> torch.Tensor:
+        """(D,) unit latent of a whole motion: the mean direction of its windows."""
+        _, z = self.window_latents(motion)
+        return windows.mean_direction(z)
+
+    # -------------------------------------------------------------- motions out
+
+    def _decode_raw(self, z: torch.Tensor, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, D) -> (rotmats (B, frames, 24, 3, 3), trans (B, frames, 3)) on the CPU."""
+        Rs, ts = [], []
+        with torch.no_grad():
+            for i in range(0, z.shape[0], DECODE_BATCH):
+                x = self.model.decode(z[i:i + DECODE_BATCH].to(self.device), frames=frames)
+                R, t = from_features(x.float().cpu())
+                Rs.append(R)
+                ts.append(t)
+        return torch.cat(Rs), torch.cat(ts)
+
+    @staticmethod
+    def _grounded(R: torch.Tensor, t: torch.Tensor) -> Motion:
+        """One clip (T, 24, 3, 3), (T, 3) -> Motion with its lowest sole on z = 0."""
+        from .motion_io import motion_from_rotmats
+
+        with torch.no_grad():
+            floor = ground_offset(skeleton.forward_kinematics(R, t))
+        t = t.clone()
+        t[:, 2] -= floor
+        return motion_from_rotmats(R, t, FPS)
+
+    def decode(self, z: torch.Tensor, frames: int | None = None) -> list[Motion]:
+        """(B, D) latents -> B grounded motions of ``frames`` frames (default 60)."""
+        frames = self._check_frames(frames)
+        R, t = self._decode_raw(torch.as_tensor(z, dtype=torch.float32), frames)
+        return [self._grounded(R[i], t[i]) for i in range(R.shape[0])]
+
+    def _check_frames(self, frames: int | None) -> int:
+        frames = self.frames if frames is None else int(frames)
+        if not 1 <= frames <= 10 * self.frames:
+            raise MclipError(f"--frames {frames}: must be between 1 and {10 * self.frames}")
+        return frames
+
+    # -------------------------------------------------------------- applications
+
+    def text2motion(self, prompts: Sequence[str], frames: int | None = None,
+                    seed: int | None = None, variation: float = 0.0) -> list[Motion]:
+        """One motion per prompt (batched): the prompt's embedding decoded (paper 4.2).
+
+        frames: output length (default the training length, 60 = 2 s; longer asks the
+        decoder's positional encoding to extrapolate). The model is deterministic;
+        ``variation`` > 0 turns each latent by that much towards a random direction
+        (drawn from ``seed``), for different takes of one prompt.
+        """
+        if isinstance(prompts, str):
+            prompts = [prompts]
+        z = self.embed_texts(prompts)
+        if variation:
+            g = torch.Generator().manual_seed(0 if seed is None else int(seed))
+            noise = torch.nn.functional.normalize(torch.randn(z.shape, generator=g), dim=-1)
+            z = torch.nn.functional.normalize(z + float(variation) * noise.to(z.device), dim=-1)
+        return self.decode(z, frames)
+
+    def latent_of(self, item: MotionLike) -> torch.Tensor:
+        """(D,) unit latent of a motion (file or Motion) or a text (any other string)."""
+        if isinstance(item, Motion) or is_motion_ref(item):
+            return self.motion_latent(item)
+        return self.embed_texts([str(item)])[0]
+
+    def interpolate(self, a: MotionLike, b: MotionLike, steps: int = 5, slerp: bool = False,
+                    frames: int | None = None) -> list[Motion]:
+        """``steps`` motions from a to b (ends included), decoded from evenly spaced
+        latents (paper 4.3, Fig. 10). a/b: motions, motion files, or texts."""
+        za, zb = self.latent_of(a), self.latent_of(b)
+        return self.decode(interpolate_latents(za, zb, int(steps), slerp), frames)
+
+    def edit_direction(self, add: Sequence[str] = (), sub: Sequence[str] = (),
+                       add_motion: Sequence[MotionLike] = (),
+                       sub_motion: Sequence[MotionLike] = ()) -> torch.Tensor:
+        """(D,) sum of the unit latents to add minus those to subtract."""
+        d = torch.zeros(self.config.latent_dim, device=self.device)
+        if add:
+            d = d + self.embed_texts(list(add)).sum(0)
+        if sub:
+            d = d - self.embed_texts(list(sub)).sum(0)
+        for m in add_motion:
+            d = d + self.motion_latent(m).to(self.device)
+        for m in sub_motion:
+            d = d - self.motion_latent(m).to(self.device)
+        return d
+
+    def edit(self, motion: MotionLike, add: Sequence[str] = (), sub: Sequence[str] = (),
+             scale: float = 1.0, add_motion: Sequence[MotionLike] = (),
+             sub_motion: Sequence[MotionLike] = ()) -> Motion:
+        """Latent arithmetic (paper 4.4): z' = z + scale * (sum add - sum sub), per window.
+
+        Every term is a unit latent (text embeddings, or motions' mean window latents),
+        so ``scale`` = 1 moves z as far as it is long: a strong edit; 0.3-0.5 is subtle.
+        Each window is decoded, put back where it was, and cross-faded into its
+        neighbours; the result has the input's length and lies on the ground.
+        """
+        if not (add or sub or add_motion or sub_motion):
+            raise MclipError("edit: nothing to do; give --add, --sub, --add-motion or --sub-motion")
+        direction = self.edit_direction(add, sub, add_motion, sub_motion)
+        return self._edit_windows(motion, lambda z: z + float(scale) * direction)
+
+    def reconstruct(self, motion: MotionLike) -> Motion:
+        """The motion passed through the auto-encoder (encode + decode), window by window."""
+        return self._edit_windows(motion, lambda z: z)
+
+    def _edit_windows(self, motion: MotionLike, change: Callable[[torch.Tensor], torch.Tensor]
+                      ) -> Motion:
+        m = self.load(motion)
+        plan, feats, back = self._windows(m)
+        z = change(self._encode_features(feats))
+        R, t = self._decode_raw(z, self.frames)
+        pieces = [windows.move_body(R[i], t[i], *back[i]) for i in range(R.shape[0])]
+        Rs, ts = windows.stitch(pieces, plan)
+        return self._grounded(Rs, ts)
+
+    def compose(self, upper: MotionLike, lower: MotionLike) -> Motion:
+        """Upper body of one motion on the lower body of another.
+
+        Done in joint space, not latent space: the rotations of
+        ``skeleton.UPPER_BODY_JOINTS`` (spine3, neck, head, collars, arms) come from
+        ``upper``, everything else (pelvis orientation, trajectory, legs, lower spine)
+        from ``lower``. Why: the paper's latent composition needs a reference motion of
+        each body part to subtract, and gives a blend of both whole bodies when the
+        parts are not disentangled (our small corpus); swapping local rotations keeps
+        both parts exactly and always reads as "wave while walking". Texts are turned
+        into motions first (``text2motion``). The result has ``lower``'s length; a
+        shorter ``upper`` is played forwards and backwards (no jump) to cover it.
+        """
+        mu, ml = (self.text2motion([x])[0] if not (isinstance(x, Motion) or is_motion_ref(x))
+                  else self.load(x) for x in (upper, lower))
+        T = ml.num_frames
+        order = _pingpong(mu.num_frames, T)
+        R = ml.rotmats().clone()
+        R[:, list(skeleton.UPPER_BODY_JOINTS)] = mu.rotmats()[order][:, list(skeleton.UPPER_BODY_JOINTS)]
+        return self._grounded(R, torch.from_numpy(ml.trans.copy()))
+
+    def classify(self, motion: MotionLike, labels: Sequence[str] | str, top_k: int = 5,
+                 per_window: bool = False) -> Classification:
+        """Zero-shot action recognition (paper 4.4): softmax over labels of
+        ``CLIP_TEMPERATURE * cosine(motion latent, label embedding)``, per window, then
+        averaged over windows. labels: a list, or what ``load_labels`` accepts."""
+        names = load_labels(labels) if isinstance(labels, str) else check_prompts(labels, "label")
+        if top_k < 1:
+            raise MclipError(f"--top-k {top_k}: must be at least 1")
+        plan, z = self.window_latents(motion)
+        E = self.embed_texts(names)                                    # (L, D)
+        cos = z.to(E.device) @ E.T                                     # (W, L)
+        prob = torch.softmax(CLIP_TEMPERATURE * cos, dim=-1)
+        k = min(top_k, len(names))
+
+        def top(p: torch.Tensor, c: torch.Tensor) -> list[LabelScore]:
+            v, i = p.topk(k)
+            return [LabelScore(names[j], float(pv), float(c[j])) for pv, j in zip(v, i.tolist())]
+
+        result = Classification(top(prob.mean(0), cos.mean(0)))
+        if per_window:
+            for (s, e), p, c in zip(windows.window_times(plan, FPS), prob, cos):
+                result.windows.append(WindowScores(s, e, top(p, c)))
+        return result
+
+    def encode(self, items: Sequence[MotionLike]) -> np.ndarray:
+        """(N, D) float32 unit latents: motions/motion files by their mean window latent,
+        other strings as texts (the backbone embedding, i.e. what text2motion decodes)."""
+        if isinstance(items, (str, Motion)):
+            items = [items]
+        if not items:
+            raise MclipError("encode: nothing to encode")
+        return torch.stack([self.latent_of(x).float().cpu() for x in items]).numpy()
+
+    def search(self, query: str, library: str | os.PathLike, top_k: int = 10,
+               cache_dir: str | os.PathLike | None = None,
+               on_progress: Callable[[int, int], None] | None = None) -> SearchResult:
+        """Rank the motion files under ``library`` (recursively) by cosine to a text.
+
+        Latents are cached in ``cache_dir`` (default ``$MCLIP_CACHE`` or
+        ``~/.cache/mclip``), keyed by absolute path + mtime + size + checkpoint sha256,
+        so a second search only encodes new or changed files. Unreadable files are
+        skipped and reported, not fatal.
+        """
+        q = self.embed_texts([query])[0].cpu()
+        lib = Path(library)
+        if not lib.is_dir():
+            raise MclipError(f"{lib}: not a folder (--library takes a folder of motion files)")
+        files = sorted(p for p in lib.rglob("*") if p.suffix.lower() in MOTION_EXTENSIONS
+                       and p.is_file() and not any(part.startswith(".") for part in p.relative_to(lib).parts))
+        if not files:
+            raise MclipError(f"{lib}: no motion files (.npz, .npy, .bvh) in it")
+        cache = LatentCache(cache_dir, self.checkpoint_id)
+        latents, skipped, encoded, cached = [], [], 0, 0
+        try:
+            for n, f in enumerate(files, 1):
+                key = LatentCache.key(f)
+                z = cache.get(key)
+                if z is None:
+                    try:
+                        z = self.motion_latent(f).cpu().numpy()
+                    except MclipError as e:
+                        skipped.append((str(f), str(e)))
+                        z = None
+                    else:
+                        cache.put(key, z)
+                        encoded += 1
+                else:
+                    cached += 1
+                if z is not None:
+                    latents.append((str(f), z))
+                if on_progress:
+                    on_progress(n, len(files))
+        finally:
+            cache.save()                  # Ctrl-C keeps what was encoded
+        if not latents:
+            raise MclipError(f"{lib}: none of its {len(files)} motion files could be read")
+        Z = torch.from_numpy(np.stack([z for _, z in latents]))
+        scores = Z @ q
+        order = torch.argsort(scores, descending=True)[:max(1, int(top_k))]
+        hits = [(latents[i][0], float(scores[i])) for i in order.tolist()]
+        return SearchResult(hits, skipped, encoded, cached)
+
+
+def _pingpong(n: int, length: int) -> torch.Tensor:
+    """Frame order 0..n-1, n-2..0, 1.. covering ``length`` frames (no jump at the ends)."""
+    if n == 1:
+        return torch.zeros(length, dtype=torch.long)
+    cycle = list(range(n)) + list(range(n - 2, 0, -1))
+    return torch.tensor([cycle[i % len(cycle)] for i in range(length)], dtype=torch.long)
+
+
+def load_labels(spec: str) -> list[str]:
+    """Class names from a label-set name ("babel60", "babel120"), a text file (one label
+    per line) or a comma-separated list ("walk,run,jump")."""
+    try:
+        from .label_sets import load_label_set
+    except ImportError:  # the label module has not landed under that name
+        load_label_set = None
+    if load_label_set is not None:
+        return check_prompts(load_label_set(spec), "label")
+    p = Path(spec)
+    if p.is_file():
+        lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
+        return check_prompts([ln for ln in lines if ln and not ln.startswith("#")], "label")
+    if "," in spec:
+        return check_prompts([s for s in (x.strip() for x in spec.split(",")) if s], "label")
+    raise MclipError(f"--labels {spec}: unknown label set (a name, a file, or \"walk,run,jump\")")
+
+
+class LatentCache:
+    """Motion latents on disk for ``search``: one .npz per checkpoint, keyed by file.
+
+    Key = "absolute path|mtime_ns|size": an edited or replaced file gets a new key.
+    """
+
+    def __init__(self, cache_dir: str | os.PathLike | None, checkpoint_id: str):
+        root = Path(cache_dir) if cache_dir is not None else Path(
+            os.environ.get("MCLIP_CACHE", Path.home() / ".cache" / "mclip"))
+        self.path = root / f"search-latents-{checkpoint_id[:16]}.npz"
+        self.items: dict[str, np.ndarray] = {}
+        self.dirty = False
+        if self.path.is_file():
+            try:
+                with np.load(self.path, allow_pickle=False) as f:
+                    self.items = dict(zip(f["keys"].tolist(), f["latents"]))
+            except Exception:  # a damaged cache is just rebuilt
+                self.items = {}
+
+    @staticmethod
+    def key(path: Path) -> str:
+        st = path.stat()
+        return f"{path.resolve()}|{st.st_mtime_ns}|{st.st_size}"
+
+    def get(self, key: str) -> np.ndarray | None:
+        return self.items.get(key)
+
+    def put(self, key: str, z: np.ndarray) -> None:
+        self.items[key] = np.asarray(z, dtype=np.float32)
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty or not self.items:
+            return
+        from .motion_io import atomic_path
+
+        keys = list(self.items)
+        try:
+            with atomic_path(self.path) as tmp:
+                np.savez(tmp, keys=np.array(keys), latents=np.stack([self.items[k] for k in keys]))
+        except (MclipError, OSError):
+            pass  # a cache that cannot be written only costs time next run
+        self.dirty = False
+
+
+__all__ = [
+    "Engine", "Classification", "LabelScore", "WindowScores", "SearchResult", "LatentCache",
+    "interpolate_latents", "ground_offset", "default_weights_path", "resolve_weights",
+    "resolve_device", "is_motion_ref", "check_prompts", "load_labels", "CLIP_TEMPERATURE",
+]
