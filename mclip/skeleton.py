@@ -105,9 +105,14 @@ LOWER_BODY_JOINTS = tuple(j for j in range(NUM_JOINTS) if j not in UPPER_BODY_JO
 
 
 def rest_offsets(rest: torch.Tensor | np.ndarray = REST_JOINTS) -> torch.Tensor:
-    """(24, 3) bone vectors from each joint's parent (the root keeps its position)."""
-    rest = torch.as_tensor(rest, dtype=torch.float32)
-    parents = torch.tensor([0] + list(PARENTS[1:]))
+    """(24, 3) bone vectors from each joint's parent (the root keeps its position).
+
+    Keeps the dtype of a floating tensor (float64 FK stays float64 throughout).
+    """
+    rest = torch.as_tensor(rest)
+    if not rest.is_floating_point():
+        rest = rest.float()
+    parents = torch.tensor([0] + list(PARENTS[1:]), device=rest.device)
     off = rest - rest[parents]
     off[0] = rest[0]
     return off
@@ -125,7 +130,8 @@ def forward_kinematics(
     rest:    (24, 3) rest joint positions in the body frame.
     returns: (..., 24, 3) world positions in metres.
     """
-    off = rest_offsets(rest).to(rotmats.dtype).to(rotmats.device)
+    # Subtract in the caller's dtype: float32 offsets would cost float64 FK ~1e-8 m.
+    off = rest_offsets(torch.as_tensor(rest).to(device=rotmats.device, dtype=rotmats.dtype))
     glob = [rotmats[..., 0, :, :]]
     pos = [off[0].expand(rotmats.shape[:-3] + (3,))]
     for j in range(1, NUM_JOINTS):
