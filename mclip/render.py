@@ -1,0 +1,699 @@
+"""Drawing motions: stick-figure videos, GIFs, contact sheets, and pose images for CLIP.
+
+Inputs are joint positions ``(T, 24, 3)`` float32 in metres, world frame **z-up**
+(AMASS), 30 fps, SMPL joint order (``mclip.skeleton``). An upright person at rest
+faces world -y and has their left side at world +x.
+
+Two renderers live here:
+
+* The **stick figure** (``render``, ``render_grid``, ``iter_frames``): a fixed
+  perspective camera, placed once for the whole motion in a 3/4 elevated view in
+  front of the person, a ground grid, left limbs blue, right limbs orange, spine and
+  head dark. Speed comes from doing everything that does not change per frame once:
+  the background (floor, grid, pelvis trajectory, caption, legend) is drawn a single
+  time and quantised to a palette image; all frames' joints are projected in one
+  numpy step; each frame is then a copy of the background plus ~70 PIL draw calls
+  with palette indices (no per-frame quantisation, no matplotlib).
+* The **pose image** (``pose_image``, ``pose_images``): one frame as a shaded
+  body-like figure (capsules per bone, a head sphere, a floor) seen by a fixed camera
+  in front, for CLIP's image tower (the paper renders SMPL meshes in Blender).
+  Rasterised with numpy and a z-buffer.
+
+Every file is written atomically (temp name in the target folder, then ``os.replace``).
+"""
+from __future__ import annotations
+
+import math
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .errors import MclipError
+from .skeleton import BONES, FOOT_HEIGHT, JOINT_INDEX, LEFT_JOINTS, NUM_JOINTS, RIGHT_JOINTS
+
+ProgressFn = Callable[[int, int], None]
+"""progress(done, total), called after each frame (or sheet cell) is finished."""
+
+OUTPUT_SUFFIXES = (".mp4", ".gif", ".png")
+
+# ------------------------------------------------------------------ colours (RGB)
+SKY_TOP = (226, 232, 240)
+SKY_BOTTOM = (246, 246, 243)
+FLOOR_NEAR = (232, 228, 219)
+FLOOR_FAR = (240, 238, 232)
+GRID = (196, 189, 175)
+GRID_MAJOR = (172, 164, 149)
+TRAJECTORY = (128, 142, 162)
+TEXT = (28, 30, 36)
+LEFT = (30, 100, 215)
+RIGHT = (228, 88, 30)
+CENTRE = (50, 54, 64)
+LEFT_DOT = (16, 58, 140)
+RIGHT_DOT = (150, 50, 12)
+HEAD_FILL = (250, 250, 250)
+SHADOW = (198, 192, 180)
+PROGRESS = (110, 122, 140)
+
+_PELVIS = JOINT_INDEX["pelvis"]
+_NECK = JOINT_INDEX["neck"]
+_HEAD = JOINT_INDEX["head"]
+_BONE_PARENT = np.array([p for p, _ in BONES])
+_BONE_CHILD = np.array([c for _, c in BONES])
+
+# The head joint sits at the base of the skull; the skull's centre is a little further
+# along neck -> head, and its radius is about 0.1 m (top of head ~1.74 m when standing).
+HEAD_CENTRE_ALONG = 0.45
+HEAD_RADIUS = 0.10
+SHADOW_RADIUS = 0.26
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """How stick-figure renders look. Sizes in pixels, angles in degrees."""
+
+    size: int = 480                # cell width = height (rounded up to even for H.264)
+    elevation_deg: float = 20.0    # camera above the horizontal
+    azimuth_deg: float = 30.0      # camera turned from the person's front toward their left
+    min_distance: float = 4.0      # metres from the motion's centre, at least
+    margin: float = 0.06           # fraction of the cell kept free around the figure
+    trajectory: bool = True        # pelvis path on the ground
+    shadow: bool = True            # disc under the pelvis
+    progress_bar: bool = True      # thin time bar along the bottom of each cell
+    legend: bool = True            # "left / right" colour key
+    gif_fps: float = 15.0          # GIF frame rate is at most about this; real time is kept
+    sheet_frames: int = 8          # frames on a .png contact sheet
+    sheet_cols: int = 4            # columns of a single motion's contact sheet
+    crf: int = 20                  # H.264 quality (lower = better)
+
+
+# =================================================================== input checks
+
+
+def check_joints(joints, name: str = "joints") -> np.ndarray:
+    """Validate and return joints as a C-contiguous float32 array (T, 24, 3)."""
+    arr = np.asarray(joints, dtype=np.float32)
+    if arr.ndim != 3 or arr.shape[1:] != (NUM_JOINTS, 3) or arr.shape[0] < 1:
+        raise MclipError(f"{name}: expected joints of shape (T, 24, 3), got {tuple(arr.shape)}")
+    if not np.isfinite(arr).all():
+        raise MclipError(f"{name}: joints contain NaN or infinite values")
+    return np.ascontiguousarray(arr)
+
+
+def output_kind(path) -> str:
+    """'.mp4' | '.gif' | '.png' from the file name, or MclipError."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise MclipError(
+            f"{path}: unknown output extension '{suffix or '(none)'}' (use .mp4, .gif or .png)"
+        )
+    return suffix
+
+
+@contextmanager
+def _atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temp path in the target folder; os.replace it onto `path` on success.
+
+    On any exception (Ctrl-C included) the temp file is removed and `path` is untouched.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+try:  # the project-wide helper, once motion_io provides it
+    from .motion_io import atomic_path as _project_atomic_path
+except ImportError:  # pragma: no cover - until mclip.motion_io lands
+    _project_atomic_path = None
+
+
+def atomic_output(path) -> "contextmanager":
+    path = Path(path)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if _project_atomic_path is not None:
+        return _project_atomic_path(path)
+    return _atomic_path(path)
+
+
+# =================================================================== camera
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera. `rotation` rows are the camera's right, down and forward axes
+    in world coordinates; pixel = focal * (x/z, y/z) + principal."""
+
+    rotation: np.ndarray   # (3, 3)
+    position: np.ndarray   # (3,) world, metres
+    focal: float           # pixels
+    principal: tuple[float, float]
+
+    def to_camera(self, points: np.ndarray) -> np.ndarray:
+        """(..., 3) world -> (..., 3) camera coordinates (z = depth along the view)."""
+        return (np.asarray(points, dtype=np.float64) - self.position) @ self.rotation.T
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(..., 3) world -> pixels (..., 2) and depth (...,) in metres."""
+        cam = self.to_camera(points)
+        depth = cam[..., 2]
+        safe = np.maximum(depth, 1e-6)
+        uv = np.stack(
+            [self.focal * cam[..., 0] / safe + self.principal[0],
+             self.focal * cam[..., 1] / safe + self.principal[1]], axis=-1)
+        return uv, depth
+
+
+def facing_yaw(joints: np.ndarray) -> float:
+    """Heading (radians about world z, 0 = +x) the person faces in the first frame.
+
+    Facing = (left - right) x up, from hips and shoulders; -y (yaw -90 deg) if the body
+    is lying so that its left-right axis is vertical.
+    """
+    j = joints[0]
+    across = (j[JOINT_INDEX["left_hip"]] - j[JOINT_INDEX["right_hip"]]
+              + j[JOINT_INDEX["left_shoulder"]] - j[JOINT_INDEX["right_shoulder"]])
+    fx, fy = across[1], -across[0]          # cross(across, z) keeps the xy part only
+    if math.hypot(fx, fy) < 1e-3:
+        return -math.pi / 2
+    return math.atan2(fy, fx)
+
+
+def view_rotation(yaw: float, azimuth_deg: float, elevation_deg: float) -> np.ndarray:
+    """(3, 3) camera rotation looking back at a person who faces `yaw`.
+
+    The camera sits in front of the person, turned by `azimuth_deg` about world z and
+    raised by `elevation_deg`; rows = right, down, forward (world coordinates).
+    """
+    a = yaw + math.radians(azimuth_deg)
+    e = math.radians(elevation_deg)
+    to_camera = np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
+    forward = -to_camera
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    return np.stack([right, down, forward])
+
+
+def ground_height(joints: np.ndarray) -> float:
+    """The floor: z = 0, or below the lowest joint (minus the sole) if the motion dips lower."""
+    return float(min(0.0, joints[..., 2].min() - FOOT_HEIGHT))
+
+
+def head_centres(joints: np.ndarray) -> np.ndarray:
+    """(..., 24, 3) -> (..., 3) centre of the head sphere."""
+    head, neck = joints[..., _HEAD, :], joints[..., _NECK, :]
+    return head + HEAD_CENTRE_ALONG * (head - neck)
+
+
+def _fit_points(joints: np.ndarray, ground: float) -> np.ndarray:
+    """(N, 3) points the camera must keep in view: joints, head top, pelvis shadow."""
+    pts = [joints.reshape(-1, 3)]
+    hc = head_centres(joints)
+    pts.append(hc + [0, 0, HEAD_RADIUS])
+    pelvis = joints[:, _PELVIS].copy()
+    pelvis[:, 2] = ground
+    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        pts.append(pelvis + [dx * SHADOW_RADIUS, dy * SHADOW_RADIUS, 0])
+    return np.concatenate(pts).astype(np.float64)
+
+
+def _camera_distance(points: np.ndarray, cfg: RenderConfig) -> float:
+    lo, hi = points.min(0), points.max(0)
+    radius = 0.5 * float(np.linalg.norm(hi - lo))
+    return max(cfg.min_distance, 2.6 * radius + 0.5)
+
+
+def _fit(points, rotation, target, distance, area):
+    """Scale and principal point that fit `points` into the pixel box `area`.
+
+    Returns (focal, principal, position) for a camera `distance` m from `target`.
+    """
+    position = np.asarray(target, dtype=np.float64) - rotation[2] * distance
+    cam = (points - position) @ rotation.T
+    z = np.maximum(cam[:, 2], 1e-3)
+    u, v = cam[:, 0] / z, cam[:, 1] / z
+    x0, y0, x1, y1 = area
+    du, dv = max(u.max() - u.min(), 1e-6), max(v.max() - v.min(), 1e-6)
+    focal = min((x1 - x0) / du, (y1 - y0) / dv)
+    return focal, (u.min() + u.max()) / 2, (v.min() + v.max()) / 2, position
+
+
+# =================================================================== text
+
+
+@lru_cache(maxsize=16)
+def _font(px: int) -> ImageFont.ImageFont:
+    for name in ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
+        try:
+            return ImageFont.truetype(name, px)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=px)
+
+
+def _wrap(text: str, font, width: int, max_lines: int) -> list[str]:
+    """Greedy word wrap to `width` pixels; an ellipsis if it does not fit."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        trial = f"{line} {word}".strip()
+        if font.getlength(trial) <= width or not line:
+            line = trial
+        else:
+            lines.append(line)
+            line = word
+    if line:
+        lines.append(line)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        last = lines[-1]
+        while last and font.getlength(last + " ...") > width:
+            last = last[:-1]
+        lines[-1] = last.rstrip() + " ..."
+    # a single word longer than the width: cut it
+    return [l if font.getlength(l) <= width else _cut(l, font, width) for l in lines]
+
+
+def _cut(text: str, font, width: int) -> str:
+    while text and font.getlength(text + "...") > width:
+        text = text[:-1]
+    return text + "..."
+
+
+def _caption_height(caption: str | None, cell: int) -> tuple[int, list[str], int]:
+    """(band height px, wrapped lines, font px) of a caption band at the top of a cell."""
+    if not caption:
+        return 0, [], 0
+    px = max(11, round(cell / 25))
+    lines = _wrap(caption, _font(px), cell - 2 * max(6, cell // 40), max_lines=2)
+    return int(len(lines) * px * 1.25 + px * 0.6), lines, px
+
+
+# =================================================================== one cell
+
+
+@dataclass
+class _Actor:
+    """One motion placed in one cell, projected for all frames (pixel coords)."""
+
+    frames: int
+    uv: list            # [T][24] (x, y)
+    order: list         # [T][23] bone indices, far to near
+    head: list          # [T] (x, y, r)
+    shadow: list | None # [T][16] (x, y)
+    cell: tuple[int, int, int, int]  # x0, y0, w, h
+
+
+def _clip_segment(a: np.ndarray, b: np.ndarray, near: float):
+    """Clip a camera-space segment to depth >= near; None if fully behind."""
+    if a[2] < near and b[2] < near:
+        return None
+    if a[2] < near:
+        a = a + (b - a) * (near - a[2]) / (b[2] - a[2])
+    elif b[2] < near:
+        b = b + (a - b) * (near - b[2]) / (a[2] - b[2])
+    return a, b
+
+
+def _clip_polygon(poly: list[np.ndarray], near: float) -> list[np.ndarray]:
+    """Sutherland-Hodgman against the plane depth = near (camera space)."""
+    out = []
+    for i, cur in enumerate(poly):
+        prev = poly[i - 1]
+        cin, pin = cur[2] >= near, prev[2] >= near
+        if cin != pin:
+            out.append(prev + (cur - prev) * (near - prev[2]) / (cur[2] - prev[2]))
+        if cin:
+            out.append(cur)
+    return out
+
+
+class _Layout:
+    """Cameras, backgrounds and projected figures for one or several motions."""
+
+    def __init__(self, motions: Sequence[np.ndarray], captions: Sequence[str | None],
+                 cfg: RenderConfig, cols: int):
+        self.cfg = cfg
+        self.cell = cell = int(math.ceil(cfg.size / 2) * 2)
+        self.cols = cols
+        self.rows = int(math.ceil(len(motions) / cols))
+        self.width, self.height = cols * cell, self.rows * cell
+        self.frames = max(m.shape[0] for m in motions)
+        self.bar = max(2, round(cell / 120))   # progress bar height
+
+        # Shared scale: one camera distance and one focal length for every cell.
+        grounds = [ground_height(m) for m in motions]
+        fits = [_fit_points(m, g) for m, g in zip(motions, grounds)]
+        rots = [view_rotation(facing_yaw(m), cfg.azimuth_deg, cfg.elevation_deg)
+                for m in motions]
+        targets = [(p.min(0) + p.max(0)) / 2 for p in fits]
+        distance = max(_camera_distance(p, cfg) for p in fits)
+        areas, fitted = [], []
+        for cap in captions:
+            band = _caption_height(cap, cell)[0]
+            m = cfg.margin * cell
+            bottom = m + (self.bar if cfg.progress_bar else 0)
+            areas.append((m, max(m, band + m * 0.5), cell - m, cell - bottom))
+        for p, r, t, a in zip(fits, rots, targets, areas):
+            fitted.append(_fit(p, r, t, distance, a))
+        focal = min(f[0] for f in fitted)
+        # Line width follows the figure's size on screen (a 1.75 m person at the
+        # camera distance), not the cell: a long walk framed small gets thin bones.
+        person_px = focal * 1.75 / distance
+        self.line_width = int(np.clip(round(person_px / 38), 2, max(2, cell // 60)))
+        self.dot = max(1.5, self.line_width * 0.75)
+        self.cameras = []
+        for (_, um, vm, pos), r, a in zip(fitted, rots, areas):
+            principal = ((a[0] + a[2]) / 2 - focal * um, (a[1] + a[3]) / 2 - focal * vm)
+            self.cameras.append(Camera(r, pos, focal, principal))
+
+        canvas = Image.new("RGB", (self.width, self.height))
+        self.actors = []
+        for k, (m, cap, cam, g) in enumerate(zip(motions, captions, self.cameras, grounds)):
+            x0, y0 = (k % cols) * cell, (k // cols) * cell
+            canvas.paste(self._background(m, cap, cam, g), (x0, y0))
+            self.actors.append(self._actor(m, cam, g, (x0, y0, cell, cell)))
+        self.background = self._palette_image(canvas)
+
+    # ------------------------------------------------------------ background
+    def _background(self, joints, caption, cam: Camera, ground: float) -> Image.Image:
+        cfg, cell = self.cfg, self.cell
+        # sky: vertical gradient
+        t = np.linspace(0.0, 1.0, cell)[:, None, None]
+        sky = (np.array(SKY_TOP) * (1 - t) + np.array(SKY_BOTTOM) * t)
+        img = Image.fromarray(np.broadcast_to(sky, (cell, cell, 3)).astype(np.uint8))
+        draw = ImageDraw.Draw(img)
+        near = 0.05
+
+        # floor: the motion's xy box plus a wide border, then a grid over a smaller border
+        xy = joints[..., :2].reshape(-1, 2)
+        lo, hi = xy.min(0), xy.max(0)
+        flo, fhi = lo - 12.0, hi + 12.0
+        corners = [np.array([x, y, ground]) for x, y in
+                   ((flo[0], flo[1]), (fhi[0], flo[1]), (fhi[0], fhi[1]), (flo[0], fhi[1]))]
+        poly = _clip_polygon([cam.to_camera(c) for c in corners], near)
+        if len(poly) >= 3:
+            draw.polygon([self._px(cam, p) for p in poly], fill=FLOOR_NEAR)
+
+        step = 0.5
+        glo = np.floor((lo - 2.5) / step) * step
+        ghi = np.ceil((hi + 2.5) / step) * step
+        for axis in (0, 1):
+            for v in np.arange(glo[axis], ghi[axis] + 1e-6, step):
+                a = np.array([glo[0], glo[1], ground])
+                b = np.array([ghi[0], ghi[1], ground])
+                a[axis] = b[axis] = v
+                seg = _clip_segment(cam.to_camera(a), cam.to_camera(b), near)
+                if seg is None:
+                    continue
+                major = abs(v - round(v)) < 1e-6
+                draw.line([self._px(cam, seg[0]), self._px(cam, seg[1])],
+                          fill=GRID_MAJOR if major else GRID, width=1)
+
+        if cfg.trajectory:
+            path = joints[:, _PELVIS].astype(np.float64)
+            path[:, 2] = ground
+            if np.linalg.norm(path[-1] - path[0]) + np.abs(np.diff(path, axis=0)).sum() > 0.2:
+                uv, _ = cam.project(path)
+                draw.line([tuple(p) for p in uv.tolist()], fill=TRAJECTORY,
+                          width=max(1, self.line_width // 3), joint="curve")
+
+        if caption:
+            band, lines, px = _caption_height(caption, cell)
+            arr = np.asarray(img).copy()
+            arr[:band] = (arr[:band] * 0.25 + 255 * 0.75).astype(np.uint8)
+            img = Image.fromarray(arr)
+            draw = ImageDraw.Draw(img)
+            pad = max(6, cell // 40)
+            for i, line in enumerate(lines):
+                draw.text((pad, px * 0.3 + i * px * 1.25), line, font=_font(px), fill=TEXT)
+
+        if cfg.legend and cell >= 200:
+            px = max(10, round(cell / 36))
+            font, pad = _font(px), max(6, cell // 40)
+            y = cell - pad - px - (self.bar if cfg.progress_bar else 0)
+            x = pad
+            for label, colour in (("left", LEFT), ("right", RIGHT)):
+                draw.rectangle((x, y + px * 0.25, x + px * 0.7, y + px * 0.95), fill=colour)
+                x += px
+                draw.text((x, y), label, font=font, fill=TEXT)
+                x += font.getlength(label) + px * 0.8
+        return img
+
+    @staticmethod
+    def _px(cam: Camera, p_cam: np.ndarray) -> tuple[float, float]:
+        return (cam.focal * p_cam[0] / p_cam[2] + cam.principal[0],
+                cam.focal * p_cam[1] / p_cam[2] + cam.principal[1])
+
+    # ------------------------------------------------------------ palette
+    N_BACKGROUND_COLOURS = 200
+    FIGURE_COLOURS = (LEFT, RIGHT, CENTRE, LEFT_DOT, RIGHT_DOT, HEAD_FILL, SHADOW, PROGRESS)
+
+    def _palette_image(self, canvas: Image.Image) -> Image.Image:
+        """Quantise the background once; figure colours get reserved palette slots."""
+        n = self.N_BACKGROUND_COLOURS
+        bg = canvas.quantize(colors=n, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        pal = (bg.getpalette() or [])[: 3 * n]
+        pal += [0] * (3 * n - len(pal))
+        self.index = {}
+        for i, colour in enumerate(self.FIGURE_COLOURS):
+            self.index[colour] = n + i
+            pal += list(colour)
+        pal += [0] * (768 - len(pal))
+        bg.putpalette(pal)
+        self.palette = np.array(pal, dtype=np.uint8).reshape(256, 3)
+        return bg
+
+    # ------------------------------------------------------------ figure
+    def _actor(self, joints, cam: Camera, ground: float, cell) -> _Actor:
+        x0, y0 = cell[0], cell[1]
+        uv, depth = cam.project(joints)                      # (T, 24, 2), (T, 24)
+        uv += (x0, y0)
+        bone_depth = depth[:, _BONE_PARENT] + depth[:, _BONE_CHILD]
+        order = np.argsort(-bone_depth, axis=1, kind="stable")   # far first
+        hc = head_centres(joints)
+        huv, hdepth = cam.project(hc)
+        hr = cam.focal * HEAD_RADIUS / np.maximum(hdepth, 1e-3)
+        head = np.concatenate([huv + (x0, y0), hr[:, None]], axis=1)
+        shadow = None
+        if self.cfg.shadow:
+            ang = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+            ring = np.stack([np.cos(ang), np.sin(ang), np.zeros_like(ang)], 1) * SHADOW_RADIUS
+            centre = joints[:, _PELVIS].astype(np.float64)
+            centre[:, 2] = ground
+            suv, _ = cam.project(centre[:, None, :] + ring[None])
+            shadow = [[tuple(p) for p in f] for f in (suv + (x0, y0)).tolist()]
+        return _Actor(joints.shape[0], [[tuple(p) for p in f] for f in uv.tolist()],
+                      order.tolist(), [tuple(h) for h in head.tolist()], shadow, cell)
+
+    # ------------------------------------------------------------ frames
+    def frame(self, t: int) -> Image.Image:
+        """Frame t (0-based) as a palette image; shorter motions hold their last pose."""
+        img = self.background.copy()
+        draw = ImageDraw.Draw(img)
+        idx = self.index
+        side = {j: idx[LEFT] for j in LEFT_JOINTS} | {j: idx[RIGHT] for j in RIGHT_JOINTS}
+        dot_side = ({j: idx[LEFT_DOT] for j in LEFT_JOINTS}
+                    | {j: idx[RIGHT_DOT] for j in RIGHT_JOINTS})
+        centre, head_fill = idx[CENTRE], idx[HEAD_FILL]
+        bone_col = [side.get(c, centre) for _, c in BONES]
+        dot_col = [dot_side.get(j, centre) for j in range(NUM_JOINTS)]
+        lw, r = self.line_width, self.dot
+        for a in self.actors:
+            f = min(t, a.frames - 1)
+            if a.shadow is not None:
+                draw.polygon(a.shadow[f], fill=idx[SHADOW])
+            uv = a.uv[f]
+            for b in a.order[f]:
+                p, c = BONES[b]
+                (px, py), (cx, cy) = uv[p], uv[c]
+                draw.line((px, py, cx, cy), fill=bone_col[b], width=lw)
+                draw.ellipse((px - r, py - r, px + r, py + r), fill=dot_col[p])
+                draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=dot_col[c])
+                if c == _HEAD:
+                    hx, hy, hr = a.head[f]
+                    draw.ellipse((hx - hr, hy - hr, hx + hr, hy + hr), fill=head_fill,
+                                 outline=centre, width=max(2, lw // 2 + 1))
+            if self.cfg.progress_bar and self.frames > 1:
+                x0, y0, w, h = a.cell
+                draw.rectangle((x0, y0 + h - self.bar, x0 + w * (t + 1) / self.frames, y0 + h - 1),
+                               fill=idx[PROGRESS])
+        return img
+
+
+# =================================================================== public API
+
+
+def _grid_cols(n: int) -> int:
+    return n if n <= 5 else int(math.ceil(math.sqrt(n)))
+
+
+def iter_frames(joints, caption: str | None = None,
+                config: RenderConfig | None = None) -> Iterator[np.ndarray]:
+    """Yield the stick-figure frames of one motion: (H, W, 3) uint8 RGB, one per input frame."""
+    layout = _Layout([check_joints(joints)], [caption], config or RenderConfig(), cols=1)
+    shape = (layout.height, layout.width, 3)
+    for t in range(layout.frames):
+        yield np.frombuffer(layout.frame(t).convert("RGB").tobytes(), np.uint8).reshape(shape)
+
+
+def render(joints, path, caption: str | None = None, fps: float = 30.0,
+           config: RenderConfig | None = None, frames: int | None = None,
+           progress: ProgressFn | None = None) -> Path:
+    """Render one motion (T, 24, 3) to `path`: .mp4 video, looping .gif, or .png contact sheet.
+
+    fps: frame rate of the data (and of the video); frames: contact-sheet frame count.
+    """
+    return render_grid([joints], path, [caption], fps=fps, config=config, frames=frames,
+                       progress=progress)
+
+
+def render_grid(motions: Sequence, path, captions: Sequence[str | None] | None = None,
+                fps: float = 30.0, config: RenderConfig | None = None,
+                frames: int | None = None, cols: int | None = None,
+                progress: ProgressFn | None = None) -> Path:
+    """Several motions side by side (same camera scale), each cell with its own caption.
+
+    .mp4/.gif: all cells play together (shorter motions hold their last pose).
+    .png: one row of `frames` evenly spaced frames per motion (a single motion wraps
+    into rows of `config.sheet_cols` under the caption).
+    """
+    path = Path(path)
+    kind = output_kind(path)
+    if len(motions) == 0:
+        raise MclipError(f"{path}: nothing to render")
+    motions = [check_joints(m, f"motion {i}") for i, m in enumerate(motions)]
+    captions = list(captions) if captions is not None else [None] * len(motions)
+    if len(captions) != len(motions):
+        raise MclipError(f"{path}: {len(captions)} captions for {len(motions)} motions")
+    if not (fps > 0 and math.isfinite(fps)):
+        raise MclipError(f"fps: must be positive, got {fps}")
+    cfg = config or RenderConfig()
+    if cfg.size < 64:
+        raise MclipError(f"size: at least 64 pixels, got {cfg.size}")
+
+    if kind == ".png":
+        return _write_sheet(motions, captions, path, cfg, frames or cfg.sheet_frames, progress)
+    layout = _Layout(motions, captions, cfg, cols or _grid_cols(len(motions)))
+    if kind == ".mp4":
+        _write_mp4(layout, path, fps, progress)
+    else:
+        _write_gif(layout, path, fps, progress)
+    return path
+
+
+def gif_timing(n_frames: int, fps: float, max_fps: float) -> tuple[list[int], list[int]]:
+    """Frames to keep and their GIF delays (milliseconds, multiples of 10) for real time.
+
+    GIF delays are whole 1/100 s, so 30 fps (3.33 cs) cannot be stored exactly; we keep
+    every `stride`-th frame and round the *cumulative* time, so delays alternate (e.g.
+    7, 7, 6 cs at 15 fps) and the total equals n_frames / fps to within 1/100 s.
+    Delays under 2 cs are avoided (browsers slow those down to 10 cs).
+    """
+    stride = max(1, round(fps / max_fps), math.ceil(fps / 50.0))
+    keep = list(range(0, n_frames, stride))
+    edges = [round(100.0 * i / fps) for i in keep] + [round(100.0 * n_frames / fps)]
+    delays = [max(1, b - a) * 10 for a, b in zip(edges[:-1], edges[1:])]
+    return keep, delays
+
+
+def _write_gif(layout: _Layout, path: Path, fps: float, progress: ProgressFn | None) -> None:
+    keep, delays = gif_timing(layout.frames, fps, layout.cfg.gif_fps)
+
+    def frames():
+        for n, t in enumerate(keep):
+            yield layout.frame(t)
+            if progress:
+                progress(n + 1, len(keep))
+
+    it = frames()
+    first = next(it)
+    with atomic_output(path) as tmp:
+        first.save(tmp, format="GIF", save_all=True, append_images=it, duration=delays,
+                   loop=0, optimize=False, disposal=1)
+
+
+def _write_mp4(layout: _Layout, path: Path, fps: float, progress: ProgressFn | None) -> None:
+    import imageio_ffmpeg
+
+    with atomic_output(path) as tmp:
+        writer = imageio_ffmpeg.write_frames(
+            str(tmp), (layout.width, layout.height), fps=float(fps), codec="libx264",
+            pix_fmt_out="yuv420p", quality=None, macro_block_size=2,
+            output_params=["-crf", str(layout.cfg.crf), "-preset", "veryfast", "-f", "mp4"])
+        writer.send(None)
+        try:
+            for t in range(layout.frames):
+                writer.send(layout.frame(t).convert("RGB").tobytes())
+                if progress:
+                    progress(t + 1, layout.frames)
+        finally:
+            writer.close()
+
+
+def sheet_indices(n_frames: int, count: int) -> list[int]:
+    """`count` evenly spaced frame indices from first to last (fewer if the motion is short)."""
+    count = max(1, min(count, n_frames))
+    return sorted(set(np.linspace(0, n_frames - 1, count).round().astype(int).tolist()))
+
+
+def _write_sheet(motions, captions, path: Path, cfg: RenderConfig, count: int,
+                 progress: ProgressFn | None) -> Path:
+    if count < 1:
+        raise MclipError(f"frames: at least 1, got {count}")
+    # One layout for all motions (shared camera scale); captions go on the sheet as
+    # row titles instead of inside the cells.
+    layout = _Layout(motions, [None] * len(motions), cfg, cols=len(motions))
+    cell = layout.cell
+    label_px = max(10, round(cell / 30))
+    rows: list[tuple[str | None, list[tuple[int, Image.Image]]]] = []
+    done, total = 0, sum(len(sheet_indices(m.shape[0], count)) for m in motions)
+    for k, (m, cap) in enumerate(zip(motions, captions)):
+        box = (k * cell, 0, (k + 1) * cell, cell)
+        cells = []
+        for t in sheet_indices(m.shape[0], count):
+            cells.append((t, layout.frame(t).crop(box).convert("RGB")))
+            done += 1
+            if progress:
+                progress(done, total)
+        if len(motions) == 1:  # wrap a single motion's frames into rows under one title
+            for i in range(0, len(cells), cfg.sheet_cols):
+                rows.append((cap if i == 0 else None, cells[i:i + cfg.sheet_cols]))
+        else:
+            rows.append((cap, cells))
+
+    title_px = max(12, round(cell / 22))
+    cols = max(len(r[1]) for r in rows)
+    heights = [cell + (int(title_px * 1.7) if cap else 0) for cap, _ in rows]
+    sheet = Image.new("RGB", (cols * cell, sum(heights)), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    y = 0
+    for (cap, cells), h in zip(rows, heights):
+        if cap:
+            line = _wrap(cap, _font(title_px), cols * cell - 20, max_lines=1)[0]
+            draw.text((10, y + title_px * 0.35), line, font=_font(title_px), fill=TEXT)
+        top = y + h - cell
+        for i, (t, im) in enumerate(cells):
+            sheet.paste(im, (i * cell, top))
+            label = f"frame {t}"
+            font = _font(label_px)
+            draw.rectangle((i * cell + 4, top + 4,
+                            i * cell + 12 + font.getlength(label), top + 8 + label_px * 1.2),
+                           fill=(255, 255, 255))
+            draw.text((i * cell + 8, top + 5), label, font=font, fill=TEXT)
+            if i:  # thin divider between cells
+                draw.line((i * cell, top, i * cell, top + cell - 1), fill=(255, 255, 255), width=2)
+        y += h
+    with atomic_output(path) as tmp:
+        sheet.save(tmp, format="PNG")
+    return path
