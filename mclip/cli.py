@@ -171,10 +171,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     except Exception as e:  # click usage errors and the like
         import click
 
-        if isinstance(e, click.exceptions.ClickException):
+        # typer >= 0.2x ships its own copy of click: its usage errors (unknown option,
+        # no arguments -> help) derive from typer.TyperException, not click's classes.
+        usage = tuple(c for c in (getattr(typer, "TyperException", None),
+                                  click.exceptions.ClickException) if c is not None)
+        if isinstance(e, usage) and hasattr(e, "show"):
             e.show()
-            sys.exit(e.exit_code)
-        if isinstance(e, click.exceptions.Abort):
+            sys.exit(getattr(e, "exit_code", 2))
+        if isinstance(e, (typer.Abort, click.exceptions.Abort)):
             typer.echo("aborted", err=True)
             sys.exit(130)
         raise
