@@ -98,6 +98,70 @@ def convert_cmd(
 # ---------------------------------------------------------------- training
 
 
+@app.command("train")
+def train_cmd(
+    data: str = typer.Option("synth", "--data", help="Dataset folder (manifest.jsonl + shards/), or 'synth': "
+                             "generate the procedural corpus into OUT/data first."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder: last.pt, log.jsonl, samples/, cache/."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Training settings file (.json or .toml, "
+                                          "TrainConfig keys); flags given here win."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model config: default-cpu, paper, "
+                                        "paper-minilm or a JSON file. [default: default-cpu]"),
+    backbone: Optional[str] = typer.Option(None, "--backbone", help="Text backbone the latent is aligned "
+                                           "to: minilm or clip. [default: the model config's]"),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps in all (default: --epochs)."),
+    epochs: Optional[float] = typer.Option(None, "--epochs", help="Epochs when --steps is not given. [default: 100]"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Clips per step (per process). [default: 32]"),
+    lr: Optional[float] = typer.Option(None, "--lr", help="AdamW learning rate. [default: 1e-4]"),
+    text_loss: Optional[bool] = typer.Option(None, "--text-loss/--no-text-loss", help="Align z to label texts."),
+    image_loss: Optional[bool] = typer.Option(None, "--image-loss/--no-image-loss",
+                                              help="Align z to rendered frames (backbones with an image tower)."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda. [default: auto]"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seeds init, batch order and the synth corpus."),
+    ckpt_every: Optional[int] = typer.Option(None, "--ckpt-every", help="Steps between checkpoints."),
+    val_every: Optional[int] = typer.Option(None, "--val-every", help="Steps between validation losses."),
+    sample_every: Optional[int] = typer.Option(None, "--sample-every", help="Steps between sample GIFs (0: none)."),
+    smpl_dir: Optional[str] = typer.Option(None, "--smpl-dir", help="SMPL model folder: vertex loss instead of joints."),
+    synth_clips: Optional[int] = typer.Option(None, "--synth-clips", help="Corpus size for --data synth."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads (0: torch's choice)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in OUT from its last.pt."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
+) -> None:
+    """Train a MotionCLIP model (paper sec. 3): reconstruction + text (+ image) alignment.
+
+    Same command on a CPU, a GPU, or many GPUs: `torchrun --nproc_per_node N -m mclip.train
+    --data DIR --out runs/x`. Checkpoints are atomic; Ctrl-C saves one and stops; --resume
+    continues exactly where it stopped.
+    """
+    from .train import TrainConfig, load_train_config, train
+
+    flags = dict(data=data, out=str(out), model=model, backbone=backbone, steps=steps, epochs=epochs,
+                 batch_size=batch_size, lr=lr, text_loss=text_loss, image_loss=image_loss,
+                 device=device, seed=seed, ckpt_every=ckpt_every, val_every=val_every,
+                 sample_every=sample_every, smpl_dir=smpl_dir, synth_clips=synth_clips, threads=threads)
+    if config is not None:
+        cfg = load_train_config(config, **flags)
+    else:
+        cfg = TrainConfig(**{k: v for k, v in flags.items() if v is not None})
+    result = train(cfg, resume=resume)
+    if result.checkpoint is None:      # not rank 0 under torchrun
+        return
+    summary = {"step": result.step, "checkpoint": str(result.checkpoint),
+               "interrupted": result.interrupted, "val_loss": result.val_loss,
+               "clips_per_s": round(result.clips_per_s, 2), "losses": result.last_losses}
+    if as_json:
+        _echo_json(summary)
+    elif result.interrupted:
+        typer.echo(f"interrupted at step {result.step}; saved {result.checkpoint} "
+                   f"(continue with --resume)", err=True)
+    else:
+        typer.echo(f"trained to step {result.step} ({result.clips_per_s:.1f} clips/s); "
+                   f"saved {result.checkpoint}")
+    if result.interrupted:
+        sys.exit(130)
+
+
+
 # ---------------------------------------------------------------- applications
 
 

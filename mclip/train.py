@@ -1,0 +1,583 @@
+"""Training MotionCLIP (paper section 3 and 4.1): ``mclip train`` and ``torchrun -m mclip.train``.
+
+One loop serves one CPU, one GPU and many GPUs (PyTorch DDP under ``torchrun``):
+
+1. The dataset folder's train and val splits are loaded as feature tensors
+   ``(N, 60, 25, 6)`` (``mclip.data.dataset.ClipDataset``, in RAM).
+2. Every label text (all phrasings) is embedded once by the frozen backbone
+   (``backbones.TextEmbeddingCache``, cached on disk), so a step only looks rows up.
+3. When the backbone has an image tower and the image loss is on, one random frame of
+   each training clip is rendered (``render.pose_image``) and embedded once, cached too.
+4. Each step: a batch of clips -> model -> eq. (4) loss (``mclip.losses``) -> AdamW.
+   Every ``val_every`` steps the val loss, every ``sample_every`` a GIF of decoded val
+   texts in ``OUT/samples/``, every ``ckpt_every`` an atomic checkpoint ``OUT/last.pt``.
+
+Resuming (``--resume``) restores weights, optimizer, step and every RNG, and the batch
+order is a pure function of (seed, epoch, step), so N steps + resume N steps gives the
+same weights as 2N steps straight. Ctrl-C finishes the current step, saves, and exits.
+
+Under DDP each process sees ``batch_size`` clips per step (the global batch is
+``batch_size * world_size``), a ``DistributedSampler`` splits each epoch, and only rank 0
+writes checkpoints, logs and samples.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import MclipError
+from .losses import LossWeights, motionclip_loss
+from .model import MotionCLIP, ModelConfig, load_model_config
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; stored inside every checkpoint."""
+
+    data: str = "synth"               # dataset folder (see docs/ARCHITECTURE.md)
+    out: str = "runs/default"         # run folder: checkpoints, log, samples, caches
+    model: str = "default-cpu"        # model config name (mclip/configs) or JSON path
+    backbone: str | None = None       # override the config's backbone ("minilm", "clip", path)
+    batch_size: int = 32              # per process (the paper: 20)
+    lr: float = 1e-4
+    weight_decay: float = 0.01        # AdamW
+    steps: int | None = None          # total optimiser steps; None -> epochs
+    epochs: float = 100.0             # the paper's 100 epochs, used when steps is None
+    lambda_rot: float = 100.0         # eq. (1) weights, as the authors' code
+    lambda_vel: float = 100.0
+    lambda_pos: float = 100.0
+    lambda_text: float = 1.0          # eq. (4); paper's 0.01 relative to reconstruction
+    lambda_image: float = 1.0
+    text_loss: bool = True
+    image_loss: bool = True           # used only when the backbone has an image tower
+    grad_clip: float = 0.0            # max grad norm; 0 = off (the paper does not clip)
+    ckpt_every: int = 500
+    val_every: int = 500
+    val_max_clips: int = 1024         # validation loss over at most this many val clips
+    sample_every: int = 2000
+    sample_texts: int = 4             # val texts decoded into each sample GIF
+    log_every: int = 10
+    seed: int = 0
+    device: str = "auto"              # "auto": CUDA when present, else CPU
+    smpl_dir: str | None = None       # real SMPL -> vertex loss; default: skeleton joints
+    synth_clips: int = 20000          # --data synth without a folder: corpus size
+    threads: int = 0                  # torch CPU threads; 0 = torch's default
+    progress: bool = True             # Rich progress bar (rank 0)
+
+    def loss_weights(self) -> LossWeights:
+        return LossWeights(self.lambda_rot, self.lambda_vel, self.lambda_pos,
+                           self.lambda_text, self.lambda_image)
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "config") -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise MclipError(f"{source}: unknown training settings {unknown} "
+                             f"(known: {', '.join(sorted(known))})")
+        return cls(**d)
+
+
+def load_train_config(path: str | os.PathLike, **overrides) -> TrainConfig:
+    """A TrainConfig from a JSON or TOML file; keyword overrides (not None) win."""
+    p = Path(path)
+    if not p.is_file():
+        raise MclipError(f"{p}: no such config file")
+    try:
+        if p.suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(p.read_text())
+        else:
+            data = json.loads(p.read_text())
+    except Exception as e:
+        raise MclipError(f"{p}: cannot parse config ({e})") from None
+    if not isinstance(data, dict):
+        raise MclipError(f"{p}: expected a table/object of settings")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig.from_dict(data, str(p))
+
+
+# ------------------------------------------------------------------ process set-up
+
+
+@dataclass
+class Dist:
+    """Where this process sits in a (possibly single-process) run."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+
+def dist_from_env() -> Dist:
+    """torchrun sets RANK / WORLD_SIZE / LOCAL_RANK; without them this is one process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist()
+    return Dist(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def pick_device(name: str, d: Dist) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise MclipError("--device: cuda requested but no CUDA device is available")
+        return torch.device("cuda", d.local_rank)
+    return torch.device(name)
+
+
+def _barrier(d: Dist) -> None:
+    if d.enabled:
+        torch.distributed.barrier()
+
+
+# ------------------------------------------------------------------ data
+
+
+def _resolve_data(cfg: TrainConfig, d: Dist) -> Path:
+    """The dataset folder; ``synth`` generates the corpus into OUT/data once."""
+    if cfg.data != "synth":
+        return Path(cfg.data)
+    root = Path(cfg.out) / "data"
+    if d.main and not (root / "manifest.jsonl").exists():
+        try:
+            from .data import synth
+        except ImportError:
+            raise MclipError("--data synth: the procedural corpus (mclip.data.synth) is not "
+                             "available in this install; pass a dataset folder") from None
+        synth.write_corpus(root, n=cfg.synth_clips, seed=cfg.seed)
+    _barrier(d)
+    return root
+
+
+def _all_texts(ds) -> list[str]:
+    """Every phrasing of every clip's label, each once, in first-seen order."""
+    seen: dict[str, None] = {}
+    for t in ds.texts:
+        for s in ([t] if isinstance(t, str) else t):
+            seen.setdefault(s, None)
+    return list(seen)
+
+
+class TextTable:
+    """Backbone embeddings of a fixed set of texts: ``lookup(list of B texts) -> (B, D)``."""
+
+    def __init__(self, texts: list[str], embeddings: torch.Tensor):
+        self.row = {t: i for i, t in enumerate(texts)}
+        self.embeddings = embeddings.float()
+
+    def lookup(self, texts: list[str]) -> torch.Tensor:
+        return self.embeddings[[self.row[t] for t in texts]]
+
+
+def embed_texts(backbone, texts: list[str], cache_dir: Path) -> torch.Tensor:
+    """(N, D) embeddings of ``texts`` from the backbone, through its on-disk cache."""
+    from .backbones import TextEmbeddingCache
+
+    return TextEmbeddingCache(cache_dir, backbone).get(texts).float()
+
+
+def embed_images(backbone, features: torch.Tensor, seed: int, batch: int = 64) -> torch.Tensor:
+    """Render one random frame of each clip and embed it with the image tower.
+
+    features: (N, T, 25, 6). Returns (N, D). The frame choice is seeded, so the cache is
+    reproducible (paper 4.1: "a random frame to be rendered" per sequence).
+    """
+    from .render import pose_image
+    from .representation import from_features
+    from .skeleton import forward_kinematics
+
+    g = torch.Generator().manual_seed(seed)
+    frames = torch.randint(0, features.shape[1], (features.shape[0],), generator=g)
+    out = []
+    with torch.no_grad():
+        for s in range(0, features.shape[0], batch):
+            x = features[s:s + batch, :][torch.arange(min(batch, features.shape[0] - s)),
+                                         frames[s:s + batch]]            # (b, 25, 6)
+            rotmats, trans = from_features(x)
+            joints = forward_kinematics(rotmats, trans).numpy()           # (b, 24, 3)
+            images = np.stack([pose_image(j) for j in joints])             # (b, H, W, 3) uint8
+            out.append(torch.as_tensor(backbone.encode_image(images)).float().cpu())
+    return torch.cat(out)
+
+
+def _cached(path: Path, make, d: Dist):
+    """Compute on rank 0 and save atomically; every rank then loads it."""
+    if d.main and not path.exists():
+        from .checkpoint import _atomic_torch_save
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_torch_save(make(), path)
+    _barrier(d)
+    return torch.load(path, weights_only=True)
+
+
+# ------------------------------------------------------------------ batches
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, d: Dist) -> list[list[int]]:
+    """This process's batches of epoch ``epoch``: a pure function of its arguments.
+
+    A DistributedSampler (also with one process) shuffles with seed + epoch and gives
+    each rank its share; incomplete batches are dropped.
+    """
+    from torch.utils.data import DistributedSampler
+
+    sampler = DistributedSampler(range(n), num_replicas=d.world, rank=d.rank, shuffle=True,
+                                 seed=seed, drop_last=True)
+    sampler.set_epoch(epoch)
+    idx = list(sampler)
+    return [idx[i:i + batch_size] for i in range(0, len(idx) - batch_size + 1, batch_size)]
+
+
+def batches_from(step: int, n: int, batch_size: int, seed: int, d: Dist):
+    """Endless (epoch, batch indices) from global step ``step`` on."""
+    per_epoch = len(epoch_batches(n, batch_size, seed, 0, d))
+    if per_epoch == 0:
+        raise MclipError(f"--batch-size: {batch_size} is more than the {n // d.world} training "
+                         f"clips per process")
+    epoch, offset = divmod(step, per_epoch)
+    while True:
+        for b in epoch_batches(n, batch_size, seed, epoch, d)[offset:]:
+            yield epoch, b
+        epoch, offset = epoch + 1, 0
+
+
+# ------------------------------------------------------------------ RNG state
+
+
+def rng_state() -> dict:
+    s = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+         "python": random.getstate()}
+    if torch.cuda.is_available():
+        s["cuda"] = torch.cuda.get_rng_state_all()
+    return s
+
+
+def set_rng_state(s: dict) -> None:
+    torch.set_rng_state(s["torch"])
+    np.random.set_state(s["numpy"])
+    random.setstate(s["python"])
+    if "cuda" in s and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(s["cuda"])
+
+
+# ------------------------------------------------------------------ the run
+
+
+@dataclass
+class TrainResult:
+    step: int
+    checkpoint: Path | None
+    interrupted: bool = False
+    last_losses: dict = field(default_factory=dict)
+    val_loss: float | None = None
+    clips_per_s: float = 0.0
+
+
+class _StopFlag:
+    """SIGINT sets a flag; the loop finishes its step, saves and stops (no half state)."""
+
+    def __init__(self):
+        self.stop = False
+        self._old = None
+
+    def __enter__(self):
+        if threading_main():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.stop:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self.stop = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _validate(model: MotionCLIP, feats: torch.Tensor, texts: list[str] | None, table: TextTable | None,
+              body, weights: LossWeights, batch: int, device) -> dict[str, float]:
+    """Mean loss terms over the given val clips (eval mode, no dropout)."""
+    was = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    with torch.no_grad():
+        for s in range(0, feats.shape[0], batch):
+            x = feats[s:s + batch].to(device)
+            temb = table.lookup(texts[s:s + batch]).to(device) if table is not None else None
+            pred, z = model(x)
+            terms = motionclip_loss(pred, x, z, temb, None, body, weights)
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * x.shape[0]
+    model.train(was)
+    return {k: v / feats.shape[0] for k, v in sums.items()}
+
+
+def _render_samples(model: MotionCLIP, backbone, texts: list[str], path: Path, device) -> float:
+    """Decode ``texts`` through the backbone and render them side by side to ``path``.
+
+    Returns the mean joint speed of the decoded motions (m/s): near 0 means the model
+    has collapsed to static poses, a known failure of MotionCLIP retraining.
+    """
+    from .representation import from_features
+    from .skeleton import forward_kinematics
+
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        z = torch.as_tensor(backbone.encode_text(texts)).float().to(device)
+        rotmats, trans = from_features(model.decode(z).cpu())
+        joints = forward_kinematics(rotmats, trans)                      # (n, T, 24, 3)
+    model.train(was)
+    speed = float((joints[:, 1:] - joints[:, :-1]).norm(dim=-1).mean() * 30.0)
+    try:
+        from .render import render_grid
+    except ImportError:
+        return speed
+    path.parent.mkdir(parents=True, exist_ok=True)
+    render_grid([j.numpy() for j in joints], path, captions=texts)
+    return speed
+
+
+def _load_backbone(name: str, device):
+    from .backbones import load_backbone
+
+    return load_backbone(name, device=device)
+
+
+def train(cfg: TrainConfig, resume: bool = False, backbone=None,
+          max_steps_this_call: int | None = None) -> TrainResult:
+    """Run (or resume) training as configured; returns where it stopped.
+
+    ``backbone``: an already-loaded backbone object (tests pass a small one); default
+    loads ``cfg.backbone`` or the model config's. ``max_steps_this_call`` stops early
+    (after saving) without changing the schedule, e.g. to test resuming.
+    """
+    d = dist_from_env()
+    if d.enabled and not torch.distributed.is_initialized():
+        backend = "nccl" if (cfg.device in ("auto", "cuda") and torch.cuda.is_available()) else "gloo"
+        torch.distributed.init_process_group(backend)
+    try:
+        return _train(cfg, resume, backbone, max_steps_this_call, d)
+    finally:
+        if d.enabled and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+
+
+def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dist) -> TrainResult:
+    from .checkpoint import read_checkpoint, save_checkpoint
+    from .data.dataset import ClipDataset
+
+    out = Path(cfg.out)
+    last = out / "last.pt"
+    state = None
+    if resume:
+        if not last.exists():
+            raise MclipError(f"{last}: nothing to resume (no checkpoint in {out})")
+        state = read_checkpoint(last)
+        saved = TrainConfig.from_dict(state["train_config"], str(last))
+        # The run's identity comes from the checkpoint; only the length may change.
+        steps = cfg.steps
+        cfg = saved
+        if steps is not None:
+            cfg.steps = steps
+    elif d.main and last.exists():
+        raise MclipError(f"{out}: already holds a run (last.pt); pass --resume to continue "
+                         f"it or choose another --out")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = pick_device(cfg.device, d)
+
+    mcfg = (ModelConfig.from_dict(state["model_config"]) if state is not None
+            else load_model_config(cfg.model))
+    if backbone is None:
+        backbone = _load_backbone(cfg.backbone or mcfg.backbone, device)
+    if state is None and cfg.backbone:
+        mcfg.backbone = backbone.name
+    if mcfg.latent_dim != backbone.dim:
+        if state is not None:
+            raise MclipError(f"{last}: trained with a {mcfg.latent_dim}-d latent, backbone "
+                             f"'{backbone.name}' gives {backbone.dim}")
+        mcfg.latent_dim = backbone.dim       # z_p lives in the backbone's space
+
+    data_root = _resolve_data(cfg, d)
+    train_ds = ClipDataset(data_root, "train")
+    try:
+        val_ds = ClipDataset(data_root, "val")
+    except MclipError:
+        val_ds = None
+    if train_ds.frames != mcfg.num_frames:
+        raise MclipError(f"{data_root}: clips have {train_ds.frames} frames, the model "
+                         f"{mcfg.num_frames}")
+
+    cache = out / "cache"
+    table = None
+    if cfg.text_loss:
+        texts = _all_texts(train_ds) + ([] if val_ds is None else _all_texts(val_ds))
+        texts = list(dict.fromkeys(texts))
+        if d.main:                      # rank 0 fills the on-disk cache, the others read it
+            embed_texts(backbone, texts, cache / "text")
+        _barrier(d)
+        table = TextTable(texts, embed_texts(backbone, texts, cache / "text"))
+    image_emb = None
+    if cfg.image_loss and getattr(backbone, "has_image", False):
+        image_emb = _cached(cache / f"image_{backbone.name}_{len(train_ds)}_{cfg.seed}.pt",
+                            lambda: embed_images(backbone, train_ds.features, cfg.seed), d)
+
+    from .body import load_body
+
+    body = load_body(cfg.smpl_dir, device=device)
+
+    torch.manual_seed(cfg.seed + d.rank)
+    np.random.seed(cfg.seed + d.rank)
+    random.seed(cfg.seed + d.rank)
+    model = MotionCLIP(mcfg).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step = 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = state["step"]
+        rngs = state["extra"].get("rng", [])
+        if d.rank < len(rngs):
+            set_rng_state(rngs[d.rank])
+    net = model
+    if d.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    n = len(train_ds)
+    per_epoch = max(1, (n // d.world) // cfg.batch_size)
+    total = cfg.steps if cfg.steps is not None else math.ceil(cfg.epochs * per_epoch)
+    stop_at = total if max_steps_this_call is None else min(total, step + max_steps_this_call)
+    weights = cfg.loss_weights()
+    train_cfg_dict = asdict(cfg)
+
+    if val_ds is not None:
+        val_feats = val_ds.features[: cfg.val_max_clips]
+        val_texts = [val_ds.texts[i] if isinstance(val_ds.texts[i], str) else val_ds.texts[i][0]
+                     for i in range(val_feats.shape[0])]
+        sample_texts = list(dict.fromkeys(val_texts))[: cfg.sample_texts]
+    else:
+        val_feats, val_texts, sample_texts = None, None, []
+
+    def checkpoint(path: Path, metrics: dict | None = None) -> None:
+        rngs = [rng_state()]
+        if d.enabled:
+            rngs = [None] * d.world
+            torch.distributed.all_gather_object(rngs, rng_state())
+        if d.main:
+            save_checkpoint(path, model, mcfg, train_cfg_dict, optimizer, step,
+                            {"rng": rngs, "metrics": metrics or {}, "data": str(data_root)})
+        _barrier(d)
+
+    log_file = None
+    if d.main:
+        out.mkdir(parents=True, exist_ok=True)
+        log_file = open(out / "log.jsonl", "a", encoding="utf-8")
+        (out / "config.json").write_text(json.dumps({"train": train_cfg_dict,
+                                                      "model": mcfg.to_dict()}, indent=2))
+
+    def log(record: dict) -> None:
+        if log_file is not None:
+            log_file.write(json.dumps(record) + "\n")
+            log_file.flush()
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), TextColumn("{task.description}"),
+                        disable=not (cfg.progress and d.main), transient=False)
+    result = TrainResult(step=step, checkpoint=None)
+    model.train()
+    batches = batches_from(step, n, cfg.batch_size, cfg.seed, d)
+    t0, clips_done = time.perf_counter(), 0
+    val_loss = None
+    try:
+        with _StopFlag() as flag, progress:
+            task = progress.add_task("", total=total, completed=step)
+            while step < stop_at and not flag.stop:
+                epoch, idx = next(batches)
+                x = train_ds.features[idx].to(device, non_blocking=True)
+                temb = table.lookup([train_ds.text(i) for i in idx]).to(device) if table else None
+                iemb = image_emb[idx].to(device) if image_emb is not None else None
+                pred, z = net(x)
+                terms = motionclip_loss(pred, x, z, temb, iemb, body, weights)
+                optimizer.zero_grad(set_to_none=True)
+                terms["total"].backward()
+                if cfg.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                optimizer.step()
+                step += 1
+                clips_done += len(idx) * d.world
+                result.last_losses = {k: float(v.detach()) for k, v in terms.items()}
+                progress.update(task, completed=step, description=" ".join(
+                    f"{k} {v:.4g}" for k, v in result.last_losses.items()))
+                if step % cfg.log_every == 0:
+                    rate = clips_done / max(time.perf_counter() - t0, 1e-9)
+                    log({"step": step, "epoch": epoch, "clips_per_s": rate, **result.last_losses})
+                if val_feats is not None and (step % cfg.val_every == 0 or step == total) and d.main:
+                    vt = val_texts if table is not None else None
+                    val = _validate(model, val_feats, vt, table, body, weights, cfg.batch_size, device)
+                    val_loss = val["total"]
+                    log({"step": step, **{f"val_{k}": v for k, v in val.items()}})
+                    progress.console.print(f"step {step}: val " + " ".join(
+                        f"{k} {v:.4g}" for k, v in val.items()))
+                if sample_texts and cfg.sample_every and step % cfg.sample_every == 0 and d.main:
+                    speed = _render_samples(model, backbone, sample_texts,
+                                            out / "samples" / f"step_{step}.gif", device)
+                    log({"step": step, "sample_joint_speed_m_s": speed})
+                if step % cfg.ckpt_every == 0 and step < stop_at:
+                    checkpoint(last, {"val_loss": val_loss})
+            interrupted = flag.stop and step < stop_at
+    finally:
+        if log_file is not None:
+            log_file.close()
+    checkpoint(last, {"val_loss": val_loss})
+    result.step = step
+    result.checkpoint = last
+    result.interrupted = interrupted
+    result.val_loss = val_loss
+    result.clips_per_s = clips_done / max(time.perf_counter() - t0, 1e-9)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m mclip.train`` / ``torchrun -m mclip.train``: the same options as
+    ``mclip train``."""
+    from .cli import main as cli_main
+
+    cli_main(["train", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    main()
