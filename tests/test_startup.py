@@ -1,0 +1,115 @@
+"""Start-up hygiene: `mclip --help` and `mclip X --help` never import torch, and the
+installed console script works. Timings live in benchmarks/bench_startup.py, not here.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+
+
+def console_script() -> str:
+    """The `mclip` script pip installed next to this python (else the one on PATH)."""
+    here = Path(sysconfig.get_path("scripts")) / "mclip"
+    if here.is_file():
+        return str(here)
+    found = shutil.which("mclip")
+    if found is None:
+        pytest.fail("the `mclip` console script is not installed (pip install -e .)")
+    return found
+
+
+def test_cli_import_does_not_import_torch():
+    r = run_python("import mclip.cli; import sys; assert 'torch' not in sys.modules")
+    assert r.returncode == 0, r.stderr
+
+
+def test_package_import_is_light_and_engine_is_lazy():
+    r = run_python(
+        "import sys, mclip\n"
+        "assert 'torch' not in sys.modules and 'mclip.engine' not in sys.modules\n"
+        "try:\n"
+        "    mclip.NoSuchThing\n"
+        "except AttributeError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise SystemExit('expected AttributeError')\n"
+        "assert 'mclip.engine' not in sys.modules\n"
+        "print(mclip.__version__)\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip()
+
+
+@pytest.mark.skipif(not (ROOT / "mclip" / "engine.py").exists(), reason="engine not written yet")
+def test_engine_attribute_imports_the_engine():
+    r = run_python("import sys, mclip\nE = mclip.Engine\n"
+                   "assert E.__module__ == 'mclip.engine', E.__module__\n"
+                   "from mclip import Engine\nassert Engine is E\n")
+    assert r.returncode == 0, r.stderr
+
+
+def test_console_script_help():
+    r = subprocess.run([console_script(), "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "Usage" in r.stdout and "mclip" in r.stdout
+    assert "Traceback" not in r.stderr
+
+
+def test_every_command_help_without_torch():
+    """Walk the Typer app and run `<command> --help` for each, in one fresh process."""
+    code = r'''
+import contextlib, io, json, sys
+import typer.main
+from mclip.cli import app, main
+
+def walk(cmd, path=()):
+    subs = getattr(cmd, "commands", None)
+    if subs is None:
+        yield path
+        return
+    if path:
+        yield path  # a group has its own --help too
+    for name, sub in subs.items():
+        yield from walk(sub, path + (name,))
+
+report = []
+for path in walk(typer.main.get_command(app)):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            main(list(path) + ["--help"])
+            code = 0
+        except SystemExit as e:
+            code = e.code or 0
+    report.append({"cmd": " ".join(path), "code": code, "usage": "Usage" in out.getvalue(),
+                   "torch": "torch" in sys.modules})
+print(json.dumps(report))
+'''
+    r = run_python(code)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    assert len(report) >= 1
+    bad = [x for x in report if x["code"] != 0 or not x["usage"]]
+    assert not bad, bad
+    heavy = [x["cmd"] for x in report if x["torch"]]
+    assert not heavy, f"`mclip {heavy[0]} --help` imported torch (import it inside the command)"
+
+
+@pytest.mark.parametrize("args", [["--no-such-option"], ["no-such-command"]])
+def test_usage_errors_are_one_message_not_a_traceback(args):
+    r = subprocess.run([console_script(), *args], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert "Error" in r.stderr or "error" in r.stderr
