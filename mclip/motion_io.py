@@ -344,6 +344,9 @@ def load_joints(path: str | os.PathLike) -> np.ndarray:
 
 
 def _out_ext(path: str | os.PathLike) -> str:
+    if Path(path).is_dir():
+        raise MclipError(f"{path}: is a directory, expected an output file name such as "
+                         f"{Path(path) / 'motion.npz'}")
     ext = Path(path).suffix.lower()
     if ext not in MOTION_EXTENSIONS:
         hint = " (use `mclip render` for video)" if ext in (".mp4", ".gif", ".png") else ""
