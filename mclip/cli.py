@@ -36,7 +36,7 @@ def _echo_json(obj) -> None:
 
 @app.command("info")
 def info_cmd(
-    motion: Path = typer.Argument(..., help="Motion file: .npz (SMPL/AMASS), .npy (joints) or .bvh."),
+    motion: Path = typer.Argument(..., metavar="MOTION", help="Motion file: .npz (SMPL/AMASS), .npy (joints) or .bvh."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table."),
 ) -> None:
     """Summarise a motion file: frames, frame rate, duration, joint ranges, root travel.
@@ -73,7 +73,7 @@ def info_cmd(
 
 @app.command("convert")
 def convert_cmd(
-    src: Path = typer.Argument(..., help="Input motion: .npz, .npy (joints) or .bvh."),
+    src: Path = typer.Argument(..., metavar="IN", help="Input motion: .npz, .npy (joints) or .bvh."),
     out: Path = typer.Option(..., "-o", "--out", help="Output file: .npz, .npy (joints) or .bvh."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
