@@ -91,8 +91,84 @@ def convert_cmd(
         typer.echo(f"wrote {summary['output']} ({summary['frames']} frames, 30 fps)")
 
 
+@app.command("render")
+def render_cmd(
+    motion: Path = typer.Argument(..., help="Motion file: .npz (SMPL/AMASS), .npy (joints) or .bvh."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output: .mp4 video, .gif (loops) or .png contact sheet."),
+    caption: Optional[str] = typer.Option(None, "--caption", help="Text drawn above the figure."),
+    size: int = typer.Option(480, "--size", help="Frame width = height in pixels."),
+    frames: int = typer.Option(8, "--frames", help="Frames on a .png contact sheet (evenly spaced)."),
+    fps: float = typer.Option(30.0, "--fps", help="Playback frame rate (the motion is read at 30 fps)."),
+) -> None:
+    """Draw a motion as a stick figure: left limbs blue, right orange, fixed camera, ground grid.
+
+    The camera is placed once to frame the whole motion, in front of the person's
+    starting heading. GIFs keep real-time speed; .png shows N frames with their indices.
+    """
+    from .motion_io import load_joints
+    from .render import RenderConfig, output_kind, render
+
+    output_kind(out)  # fail on a bad extension before reading the input
+    if frames < 1:
+        raise MclipError(f"--frames: at least 1, got {frames}")
+    if size < 64 or size > 4096:
+        raise MclipError(f"--size: between 64 and 4096 pixels, got {size}")
+    joints = load_joints(motion)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("rendering {task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True,
+                  disable=joints.shape[0] < 60) as bar:
+        task = bar.add_task(out.name, total=None)
+        render(joints, out, caption=caption, fps=fps, config=RenderConfig(size=size),
+               frames=frames, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    typer.echo(f"wrote {out} ({joints.shape[0]} frames)")
+
+
 
 # ---------------------------------------------------------------- data
+
+
+@data_app.command("prepare")
+def data_prepare_cmd(
+    amass_dir: Path = typer.Option(..., "--amass-dir", help="AMASS folder of .npz takes (e.g. holding CMU/, ACCAD/ ...)."),
+    babel_dir: Path = typer.Option(..., "--babel-dir", help="BABEL folder with train.json and val.json."),
+    out: Path = typer.Option(..., "-o", "--out", help="Dataset folder to create (manifest.jsonl + shards/)."),
+    babel60: bool = typer.Option(False, "--babel60", help="Text = the clip's BABEL-60 class names; "
+                                 "clips with none are dropped (the paper's action-recognition model)."),
+    stride: Optional[int] = typer.Option(None, "--stride", help="Frames between clip starts (default 60: back to back)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Turn AMASS motions + BABEL labels into training clips (same format as the synthetic corpus).
+
+    Each take is resampled to 30 fps and cut into 60-frame clips; a clip's text is the
+    BABEL labels overlapping it, in time order, joined ("walk, turn around"). BABEL's
+    train.json / val.json give the train / val splits. Takes whose AMASS file is not
+    under --amass-dir are skipped and counted.
+    """
+    from .data.babel import PrepareConfig, prepare_babel
+
+    if stride is not None and stride < 1:
+        raise MclipError(f"--stride: at least 1, got {stride}")
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    cfg = PrepareConfig(babel60=babel60, stride=stride, overwrite=overwrite)
+    with Progress(TextColumn("preparing"), BarColumn(), TextColumn("{task.completed}/{task.total} takes"),
+                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("prepare", total=None)
+        summary = prepare_babel(amass_dir, babel_dir, out, cfg,
+                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if as_json:
+        _echo_json(summary)
+        return
+    clips = summary["clips"]
+    typer.echo(f"wrote {out}: {clips['train']} train + {clips['val']} val clips from "
+               f"{summary['used']}/{summary['sequences']} BABEL sequences "
+               f"({summary['missing']} AMASS files not found, {len(summary['unreadable'])} unreadable)")
 
 
 # ---------------------------------------------------------------- training
@@ -163,6 +239,426 @@ def train_cmd(
 
 
 # ---------------------------------------------------------------- applications
+
+_WEIGHTS_HELP = ("Model checkpoint (.pt). Default: $MCLIP_WEIGHTS, else the shipped "
+                 "weights/mclip-default.pt.")
+_DEVICE_HELP = "cpu or cuda (default: cuda when present)."
+_OUT_HELP = ("Output: .mp4/.gif/.png (render, plus .npz SMPL motion and .npy joints beside "
+             "it), .npz/.npy/.bvh (just that file), or a folder/ (one file set per result "
+             "and index.json).")
+
+
+def _load_engine(weights: Optional[Path], device: Optional[str]):
+    """Load the model + text backbone once, with a spinner on stderr."""
+    from rich.console import Console
+
+    from .engine import Engine
+
+    with Console(stderr=True).status("loading model..."):
+        return Engine(weights=weights, device=device)
+
+
+def _progress(total: int, description: str, enabled: bool = True):
+    """A Rich progress bar on stderr (stdout stays clean for --json). Yields a callback
+    ``update(done, total)``."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def bar():
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeRemainingColumn)
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=Console(stderr=True), transient=True,
+                      disable=not enabled) as p:
+            task = p.add_task(description, total=total)
+            yield lambda done, tot=None: p.update(task, completed=done, total=tot or total)
+
+    return bar()
+
+
+def _check_motion_args(*items) -> None:
+    """Fail fast (before the model loads) on motion files that are not there."""
+    from .engine import is_motion_ref
+
+    for item in items:
+        if item is not None and is_motion_ref(item) and not Path(str(item)).is_file():
+            raise MclipError(f"{item}: no such file")
+
+
+def _report(paths, as_json: bool, extra: Optional[dict] = None) -> None:
+    files = [str(p) for p in paths]
+    if as_json:
+        _echo_json({**(extra or {}), "files": files})
+    else:
+        typer.echo("wrote " + ", ".join(files))
+
+
+@app.command("text2motion")
+def text2motion_cmd(
+    prompts: Optional[List[str]] = typer.Argument(None, help="Prompt(s), each in quotes."),
+    prompts_file: Optional[Path] = typer.Option(
+        None, "--prompts", help="Text file, one prompt per line (blank lines and #comments skipped)."),
+    out: Path = typer.Option(..., "-o", "--out", help=_OUT_HELP),
+    frames: int = typer.Option(60, "--frames", help="Frames per motion (30 fps; 60 = 2 s, the training length)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of --variation's random turn."),
+    variation: float = typer.Option(
+        0.0, "--variation", help="Turn each prompt's latent this far (0..1) towards a random direction "
+                                 "for a different take; 0 = the model's one answer."),
+    fps: float = typer.Option(30.0, "--fps", help="Frame rate of the rendered video (motion files stay 30 fps)."),
+    fmt: str = typer.Option("mp4", "--format", help="File type per prompt when -o is a folder: "
+                                                   "mp4, gif, png, npz, npy or bvh."),
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
+    device: Optional[str] = typer.Option(None, "--device", help=_DEVICE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
+) -> None:
+    """Generate motion from text: the prompt's embedding goes through the motion decoder.
+
+    Examples:
+
+      mclip text2motion "a person jumps over a puddle" -o jump.mp4   (+ jump.npz, jump.npy)
+
+      mclip text2motion "Spiderman" -o spider.bvh
+
+      mclip text2motion --prompts prompts.txt -o outdir/   (model loaded once, prompts batched;
+      outdir/001-<slug>.mp4 ... and outdir/index.json, updated after every finished prompt)
+    """
+    from .engine import check_prompts
+    from .outputs import BatchFolder, file_set, is_dir_target
+
+    texts = list(prompts or [])
+    if prompts_file is not None:
+        try:
+            lines = prompts_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise MclipError(f"{prompts_file}: cannot read prompts ({e})") from None
+        texts += [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
+        if not texts:
+            raise MclipError(f"{prompts_file}: no prompts in it")
+    texts = check_prompts(texts)
+    folder = is_dir_target(out)
+    if not folder:
+        file_set(out)  # a bad extension fails before the model loads
+        if len(texts) > 1:
+            raise MclipError(f"{out}: {len(texts)} prompts need a folder (-o {out.stem}/)")
+    engine = _load_engine(weights, device)
+    if not folder:
+        from .outputs import write_set
+
+        motion = engine.text2motion(texts, frames=frames, seed=seed, variation=variation)[0]
+        with _progress(motion.num_frames, "rendering", enabled=not as_json) as update:
+            paths = write_set(motion, out, caption=texts[0], render_fps=fps, progress=update)
+        _report(paths, as_json, {"prompt": texts[0]})
+        return
+    batch = BatchFolder(out, fmt, meta={"command": "text2motion", "weights": str(engine.weights_path),
+                                        "frames": frames, "seed": seed, "variation": variation})
+    written = []
+    chunk = 32  # decode this many at once; files are written as each chunk finishes
+    with _progress(len(texts), "text2motion", enabled=not as_json) as update:
+        for i in range(0, len(texts), chunk):
+            part = texts[i:i + chunk]
+            motions = engine.text2motion(part, frames=frames, seed=seed, variation=variation)
+            for text, motion in zip(part, motions):
+                written += batch.add(motion, text, render_fps=fps)
+                update(len(batch.items))
+    _report(written + [out / "index.json"], as_json, {"count": len(batch.items)})
+
+
+def _write_many(motions, out: Path, captions: List[str], names: List[str], fmt: str,
+                fps: float, as_json: bool, meta: dict) -> list:
+    """Several motions to -o: a grid render (+ per-motion .npz) or a folder."""
+    from .outputs import BatchFolder, is_dir_target, write_grid
+
+    if is_dir_target(out):
+        batch = BatchFolder(out, fmt, meta=meta)
+        paths = []
+        with _progress(len(motions), "writing", enabled=not as_json) as update:
+            for m, cap, name in zip(motions, captions, names):
+                paths += batch.add(m, cap, render_fps=fps, name=name)
+                update(len(batch.items))
+        return paths + [out / "index.json"]
+    with _progress(motions[0].num_frames, "rendering", enabled=not as_json) as update:
+        return write_grid(motions, out, captions, render_fps=fps, progress=update)
+
+
+@app.command("interpolate")
+def interpolate_cmd(
+    a: str = typer.Argument(..., help="Start: a motion file (.npz/.npy/.bvh) or a quoted text."),
+    b: str = typer.Argument(..., help="End: a motion file or a quoted text."),
+    steps: int = typer.Option(5, "--steps", "-n", help="Motions in the sequence, both ends included (>= 2)."),
+    slerp: bool = typer.Option(False, "--slerp", help="Spherical interpolation of the latent direction "
+                                                      "(constant angular speed) instead of linear."),
+    out: Path = typer.Option(..., "-o", "--out",
+                             help="grid.mp4/.gif/.png (all steps side by side, plus grid-NN.npz), "
+                                  "x.npz/.npy/.bvh (x-NN.<ext> per step) or a folder/."),
+    frames: int = typer.Option(60, "--frames", help="Frames per motion (30 fps)."),
+    fps: float = typer.Option(30.0, "--fps", help="Frame rate of the rendered video."),
+    fmt: str = typer.Option("mp4", "--format", help="File type per step when -o is a folder."),
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
+    device: Optional[str] = typer.Option(None, "--device", help=_DEVICE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
+) -> None:
+    """Walk the latent space from A to B: evenly spaced latents, each decoded (paper 4.3).
+
+    An argument that is an existing file or ends in .npz/.npy/.bvh is a motion (longer
+    ones are encoded window by window and averaged), anything else is text.
+
+    Examples:
+
+      mclip interpolate walk.npz jump.npz --steps 5 -o interp.mp4
+
+      mclip interpolate "walk" "run" --steps 7 --slerp -o interp/
+    """
+    from .engine import check_prompts, is_motion_ref
+    from .outputs import file_set, is_dir_target
+
+    if steps < 2:
+        raise MclipError(f"--steps {steps}: need at least 2 (the two ends)")
+    for x in (a, b):
+        if not is_motion_ref(x):
+            check_prompts([x], "text")
+    _check_motion_args(a, b)
+    if not is_dir_target(out):
+        file_set(out)
+    engine = _load_engine(weights, device)
+    motions = engine.interpolate(a, b, steps=steps, slerp=slerp, frames=frames)
+    ts = [i / (steps - 1) for i in range(steps)]
+    captions = [f"t={t:.2f}" + (f"  {Path(a).name if is_motion_ref(a) else a}" if i == 0 else "")
+                + (f"  {Path(b).name if is_motion_ref(b) else b}" if i == steps - 1 else "")
+                for i, t in enumerate(ts)]
+    names = [f"step-{i:02d}" for i in range(steps)]
+    paths = _write_many(motions, out, captions, names, fmt, fps, as_json,
+                        meta={"command": "interpolate", "a": a, "b": b, "steps": steps, "slerp": slerp})
+    _report(paths, as_json, {"steps": steps, "slerp": slerp})
+
+
+@app.command("edit")
+def edit_cmd(
+    motion: Optional[str] = typer.Argument(None, help="Motion to edit (.npz/.bvh, or .npy joints: fitted by IK)."),
+    add: List[str] = typer.Option([], "--add", help="Text whose direction is added (repeatable)."),
+    sub: List[str] = typer.Option([], "--sub", help="Text whose direction is subtracted (repeatable)."),
+    scale: float = typer.Option(1.0, "--scale", help="Strength of the edit: z + scale*(add - sub); "
+                                                     "1 is strong, 0.3-0.5 subtle."),
+    add_motion: List[Path] = typer.Option([], "--add-motion", help="Motion file whose latent is added."),
+    sub_motion: List[Path] = typer.Option([], "--sub-motion", help="Motion file whose latent is subtracted."),
+    upper: Optional[str] = typer.Option(None, "--upper", help="Composition: upper body from this motion file or text."),
+    lower: Optional[str] = typer.Option(None, "--lower", help="Composition: lower body and path from this motion file or text."),
+    out: Path = typer.Option(..., "-o", "--out", help=_OUT_HELP.replace(", or a folder/ (one file set per result and index.json)", "")),
+    fps: float = typer.Option(30.0, "--fps", help="Frame rate of the rendered video."),
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
+    device: Optional[str] = typer.Option(None, "--device", help=_DEVICE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
+) -> None:
+    """Edit a motion in latent space, or compose the upper body of one with the lower of another.
+
+    Latent arithmetic (paper 4.4): every 2 s window of MOTION is encoded, the unit
+    directions of --add texts/--add-motion files are added and --sub ones subtracted
+    (times --scale), each window is decoded and the windows are cross-faded back into
+    one motion of the input's length.
+
+    --upper/--lower composition works in joint space: the arm, neck and head rotations
+    (spine3 and above) come from --upper, the pelvis, path, legs and lower spine from
+    --lower; it keeps both parts exactly, which latent arithmetic on a small model does
+    not. A text instead of a file is generated first. The output has --lower's length.
+
+    Examples:
+
+      mclip edit walk.npz --add "proud" -o proud_walk.mp4
+
+      mclip edit run.npz --sub "run" --add "walk" --scale 0.5 -o walked.npz
+
+      mclip edit --upper wave.npz --lower walk.npz -o wave_while_walking.mp4
+    """
+    from .outputs import file_set
+
+    if out.suffix == "" or out.is_dir():
+        raise MclipError(f"{out}: edit writes one motion; give a file name (.mp4, .npz, .bvh...)")
+    file_set(out)
+    composing = upper is not None or lower is not None
+    if composing:
+        if upper is None or lower is None:
+            raise MclipError("--upper/--lower: give both (the upper body's and the lower body's motion)")
+        if motion is not None or add or sub or add_motion or sub_motion:
+            raise MclipError("--upper/--lower: composition takes no MOTION argument or --add/--sub")
+        _check_motion_args(upper, lower)
+    else:
+        if motion is None:
+            raise MclipError("edit: give a MOTION file to edit (or --upper A --lower B)")
+        from .engine import is_motion_ref
+
+        if not is_motion_ref(motion):
+            raise MclipError(f"{motion}: not a motion file (.npz, .npy or .bvh)")
+        if not (add or sub or add_motion or sub_motion):
+            raise MclipError("edit: nothing to do; give --add, --sub, --add-motion or --sub-motion")
+        _check_motion_args(motion, *add_motion, *sub_motion)
+    engine = _load_engine(weights, device)
+    if composing:
+        result = engine.compose(upper, lower)
+        caption = f"upper: {upper} | lower: {lower}"
+    else:
+        result = engine.edit(motion, add=add, sub=sub, scale=scale,
+                             add_motion=add_motion, sub_motion=sub_motion)
+        caption = " ".join([Path(motion).name] + [f"+{t}" for t in add] + [f"-{t}" for t in sub]
+                           + [f"+{Path(m).name}" for m in add_motion]
+                           + [f"-{Path(m).name}" for m in sub_motion])
+    from .outputs import write_set
+
+    with _progress(result.num_frames, "rendering", enabled=not as_json) as update:
+        paths = write_set(result, out, caption=caption, render_fps=fps, progress=update)
+    _report(paths, as_json, {"frames": result.num_frames})
+
+
+@app.command("classify")
+def classify_cmd(
+    motion: str = typer.Argument(..., help="Motion file (.npz/.bvh, or .npy joints: fitted by IK)."),
+    labels: str = typer.Option("babel60", "--labels", "-l",
+                               help="babel60, babel120, a text file (one label per line), "
+                                    "or a comma-separated list \"walk,run,jump\"."),
+    top_k: int = typer.Option(5, "--top-k", "-k", help="How many labels to show."),
+    per_window: bool = typer.Option(False, "--per-window", help="Also classify each 2 s window "
+                                                                "(60 frames, 30 apart)."),
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
+    device: Optional[str] = typer.Option(None, "--device", help=_DEVICE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Zero-shot action recognition: which label text is the motion's latent closest to?
+
+    Probabilities are softmax(100 * cosine) over the labels (CLIP's temperature, as the
+    paper's classifier), averaged over the motion's 2 s windows.
+
+    Examples:
+
+      mclip classify clip.npz --labels babel60
+
+      mclip classify clip.npz --labels "walk,run,jump,sit down" --top-k 3 --json
+    """
+    from .engine import load_labels
+
+    names = load_labels(labels)
+    _check_motion_args(motion)
+    engine = _load_engine(weights, device)
+    result = engine.classify(motion, names, top_k=top_k, per_window=per_window)
+    if as_json:
+        _echo_json({"motion": motion, "labels": labels, **result.to_dict()})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{motion}  ({len(names)} labels)")
+    table.add_column("#", justify="right")
+    table.add_column("label")
+    table.add_column("probability", justify="right")
+    table.add_column("cosine", justify="right")
+    for i, s in enumerate(result.top, 1):
+        table.add_row(str(i), s.label, f"{s.probability:.3f}", f"{s.cosine:+.3f}")
+    console = Console()
+    console.print(table)
+    if per_window:
+        wt = Table(title="per window")
+        wt.add_column("time (s)")
+        wt.add_column("top labels")
+        for w in result.windows:
+            wt.add_row(f"{w.start_s:5.1f}-{w.end_s:5.1f}",
+                       ", ".join(f"{s.label} {s.probability:.2f}" for s in w.top))
+        console.print(wt)
+
+
+@app.command("encode")
+def encode_cmd(
+    motions: Optional[List[str]] = typer.Argument(None, help="Motion files (.npz/.npy/.bvh)."),
+    text: List[str] = typer.Option([], "--text", "-t", help="Text to embed (repeatable)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output .npy: (N, D) float32 unit latents, "
+                                                      "motions first, then texts, in order."),
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
+    device: Optional[str] = typer.Option(None, "--device", help=_DEVICE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Latent vectors of motions and/or texts, in the backbone's space (cosine = dot product).
+
+    A motion longer than 2 s is the mean direction of its windows' latents.
+
+    Examples:
+
+      mclip encode walk.npz jump.npz -o latents.npy
+
+      mclip encode --text "walk" --text "run" -o texts.npy
+    """
+    from .engine import check_prompts
+    from .motion_io import atomic_path
+
+    import numpy as np
+
+    items = list(motions or [])
+    if not items and not text:
+        raise MclipError("encode: give motion files and/or --text")
+    if out.suffix.lower() != ".npy":
+        raise MclipError(f"{out}: latents are written as .npy")
+    for m in items:
+        if not Path(m).is_file():
+            raise MclipError(f"{m}: no such file")
+    texts = check_prompts(text, "--text") if text else []
+    engine = _load_engine(weights, device)
+    parts = []
+    if items:
+        parts.append(engine.encode(items))
+    if texts:
+        parts.append(engine.embed_texts(texts).cpu().numpy())
+    Z = np.concatenate(parts).astype(np.float32)
+    with atomic_path(out) as tmp:
+        np.save(tmp, Z)
+    if as_json:
+        _echo_json({"output": str(out), "shape": list(Z.shape), "items": items + texts})
+    else:
+        typer.echo(f"wrote {out} ({Z.shape[0]} x {Z.shape[1]})")
+
+
+@app.command("search")
+def search_cmd(
+    query: str = typer.Argument(..., help="What to look for, in words."),
+    library: Path = typer.Option(..., "--library", "-L", help="Folder of motion files (searched recursively)."),
+    top_k: int = typer.Option(10, "--top-k", "-k", help="How many results."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir",
+                                             help="Where latents are cached (default $MCLIP_CACHE or ~/.cache/mclip)."),
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
+    device: Optional[str] = typer.Option(None, "--device", help=_DEVICE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Rank a folder of motions by how well they match a text (cosine of latents).
+
+    Each file's latent is cached (keyed by path, modification time, size and the
+    checkpoint's hash), so searching the same library again only encodes new files.
+
+    Example:
+
+      mclip search "someone waving" --library mocap/ --top-k 5
+    """
+    from .engine import check_prompts
+
+    check_prompts([query], "query")
+    if not library.is_dir():
+        raise MclipError(f"{library}: not a folder (--library takes a folder of motion files)")
+    engine = _load_engine(weights, device)
+    with _progress(0, "encoding library", enabled=not as_json) as update:
+        result = engine.search(query, library, top_k=top_k, cache_dir=cache_dir,
+                               on_progress=lambda n, tot: update(n, tot))
+    if as_json:
+        _echo_json({"query": query, "library": str(library), **result.to_dict()})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"\"{query}\" in {library}")
+    table.add_column("#", justify="right")
+    table.add_column("score", justify="right")
+    table.add_column("file")
+    for i, (p, s) in enumerate(result.hits, 1):
+        table.add_row(str(i), f"{s:+.3f}", p)
+    console = Console()
+    console.print(table)
+    for p, e in result.skipped:
+        console.print(f"[yellow]skipped[/] {e}")
+
 
 
 # ---------------------------------------------------------------- evaluation

@@ -207,3 +207,19 @@ def test_label_sets(tmp_path):
         load_label_set(str(tmp_path / "none.txt"))
     with pytest.raises(MclipError, match="not babel60"):
         load_label_set("walk")
+
+
+def test_cli_prepare(data, capsys):
+    from mclip.cli import main
+
+    amass, babel, out, *_ = data
+    main(["data", "prepare", "--amass-dir", str(amass), "--babel-dir", str(babel), "-o", str(out),
+          "--babel60", "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["clips"] == {"train": 2, "val": 2} and summary["babel60"] is True
+    assert len(ClipDataset(out, split=None)) == 4
+    with pytest.raises(SystemExit) as e:
+        main(["data", "prepare", "--amass-dir", str(amass), "--babel-dir", str(babel), "-o", str(out)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "already exists" in err[0]
