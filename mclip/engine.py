@@ -227,7 +227,7 @@ class Engine:
         self.model, self.config, self.meta = load_checkpoint(self.weights_path, self.device)
         self.model.eval()
         if backbone is None:
-            from .backbones import load_backbone
+            from .backbones import load_backbone  # one instance per process and device
 
             backbone = load_backbone(self.config.backbone, self.device)
         if int(backbone.dim) != int(self.config.latent_dim):

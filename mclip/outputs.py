@@ -1,0 +1,158 @@
+"""Writing the applications' results: file sets, batch folders and their index.json.
+
+What ``-o`` means for every application command:
+
+- ``out.mp4`` / ``out.gif`` / ``out.png``: the render, plus ``out.npz`` (SMPL motion,
+  AMASS keys) and ``out.npy`` (joints (T, 24, 3)) beside it, so a video never comes
+  without the motion it shows;
+- ``out.npz`` / ``out.npy`` / ``out.bvh``: just that motion file;
+- a folder (an existing one, or a name ending in ``/`` or without extension): one
+  file set per result, named ``NNN-slug.<fmt>``, and ``index.json`` listing them.
+
+Every file of a set is written to a temporary name and only moved into place when the
+whole set is complete (``motion_io.atomic_path``); a failure leaves nothing behind. In
+a folder, ``index.json`` is rewritten (atomically) after each finished item, so Ctrl-C
+keeps the finished items and an index that describes exactly them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .errors import MclipError
+
+RENDER_EXTS = (".mp4", ".gif", ".png")
+MOTION_EXTS = (".npz", ".npy", ".bvh")
+FORMATS = tuple(e[1:] for e in RENDER_EXTS + MOTION_EXTS)
+INDEX_NAME = "index.json"
+
+
+def is_dir_target(out: str | os.PathLike) -> bool:
+    """True when ``-o`` names a folder: it exists as one, ends in a separator, or has no
+    extension at all."""
+    s = str(out)
+    return Path(s).is_dir() or s.endswith(("/", os.sep)) or Path(s).suffix == ""
+
+
+def file_set(out: str | os.PathLike) -> list[Path]:
+    """The files one result written to ``out`` consists of (see the module docstring)."""
+    out = Path(out)
+    ext = out.suffix.lower()
+    if ext in RENDER_EXTS:
+        return [out, out.with_suffix(".npz"), out.with_suffix(".npy")]
+    if ext in MOTION_EXTS:
+        return [out]
+    raise MclipError(f"{out}: unknown output extension '{out.suffix}' "
+                     f"(use {', '.join(RENDER_EXTS + MOTION_EXTS)} or a folder/)")
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    """A safe file-name part: lower-case ASCII letters, digits and '-' ("Spiderman!" -> "spiderman")."""
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return (s[:max_len].rstrip("-")) or "motion"
+
+
+def write_set(motion, out: str | os.PathLike, caption: str | None = None,
+              render_fps: float | None = None,
+              progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Write one motion as the file set of ``out``; all files appear together or none.
+
+    render_fps: frame rate of the video (the motion is resampled for it; the motion
+    files stay 30 fps). returns the written paths.
+    """
+    from .motion_io import atomic_path, resample, save_motion
+
+    paths = file_set(out)
+    with ExitStack() as stack:
+        tmps = [stack.enter_context(atomic_path(p)) for p in paths]
+        for p, tmp in zip(paths, tmps):
+            if p.suffix.lower() in RENDER_EXTS:
+                from .render import render
+
+                fps = float(render_fps or motion.fps)
+                shown = resample(motion, fps) if abs(fps - motion.fps) > 1e-6 else motion
+                render(shown.joints(), tmp, caption=caption, fps=fps, progress=progress)
+            else:
+                save_motion(motion, tmp)
+    return paths
+
+
+def write_grid(motions: Sequence, out: str | os.PathLike, captions: Sequence[str],
+               render_fps: float | None = None,
+               progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Several motions into one file name: a render ext gives one grid video/sheet plus
+    ``<stem>-NN.npz`` per motion; a motion ext gives ``<stem>-NN.<ext>`` per motion."""
+    from .motion_io import atomic_path, resample, save_motion
+
+    out = Path(out)
+    ext = out.suffix.lower()
+    file_set(out)  # validates the extension
+    width = max(2, len(str(len(motions) - 1)))
+    per = [out.with_name(f"{out.stem}-{i:0{width}d}{'.npz' if ext in RENDER_EXTS else ext}")
+           for i in range(len(motions))]
+    paths = ([out] if ext in RENDER_EXTS else []) + per
+    with ExitStack() as stack:
+        tmps = [stack.enter_context(atomic_path(p)) for p in paths]
+        if ext in RENDER_EXTS:
+            from .render import render_grid
+
+            fps = float(render_fps or motions[0].fps)
+            shown = [resample(m, fps) if abs(fps - m.fps) > 1e-6 else m for m in motions]
+            render_grid([m.joints() for m in shown], tmps[0], list(captions), fps=fps,
+                        progress=progress)
+            tmps = tmps[1:]
+        for m, tmp in zip(motions, tmps):
+            save_motion(m, tmp)
+    return paths
+
+
+class BatchFolder:
+    """A folder of results: one file set per item (``NNN-slug.<fmt>``) and index.json.
+
+    ``add(motion, text, extra)`` writes the item's set, then the index (atomically), so
+    the index always lists exactly the finished items.
+    """
+
+    def __init__(self, folder: str | os.PathLike, fmt: str = "mp4", meta: dict | None = None):
+        fmt = fmt.lower().lstrip(".")
+        if fmt not in FORMATS:
+            raise MclipError(f"--format {fmt}: choose one of {', '.join(FORMATS)}")
+        self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise MclipError(f"{self.folder}: exists and is not a folder")
+        self.fmt = fmt
+        self.meta = dict(meta or {})
+        self.items: list[dict] = []
+        self._created = not self.folder.exists()
+
+    def add(self, motion, text: str, extra: dict | None = None, render_fps: float | None = None,
+            progress: Callable[[int, int], None] | None = None, name: str | None = None
+            ) -> list[Path]:
+        """Write one item; ``name`` (a safe stem) replaces the default ``NNN-slug``."""
+        n = len(self.items)
+        stem = name or f"{n + 1:03d}-{slugify(text)}"
+        written = write_set(motion, self.folder / f"{stem}.{self.fmt}", caption=text,
+                            render_fps=render_fps, progress=progress)
+        item = {"index": n, "text": text, "frames": motion.num_frames, "fps": motion.fps,
+                "files": [p.name for p in written]}
+        item.update(extra or {})
+        self.items.append(item)
+        self.write_index()
+        return written
+
+    def write_index(self) -> Path:
+        from .motion_io import atomic_write
+
+        path = self.folder / INDEX_NAME
+        with atomic_write(path, "w", encoding="utf-8") as f:
+            json.dump({**self.meta, "count": len(self.items), "items": self.items}, f, indent=2)
+            f.write("\n")
+        return path
+
+
+__all__ = ["RENDER_EXTS", "MOTION_EXTS", "FORMATS", "INDEX_NAME", "is_dir_target", "file_set",
+           "slugify", "write_set", "write_grid", "BatchFolder"]
