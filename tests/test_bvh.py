@@ -1,6 +1,6 @@
 """BVH export/import checked against an independent parser/writer (PyPI ``bvhio``) and scipy.
 
-Our files are y-up centimetres: bvh_point = Z_TO_Y @ world_point * 100.
+Our files are y-up centimetres: a world point (x, y, z) m is (x, z, -y) * 100 in the file.
 """
 from __future__ import annotations
 
@@ -33,7 +33,10 @@ def bvhio_world_positions(path) -> np.ndarray:
         root.loadPose(f)
         for i, name in enumerate(skeleton.JOINT_NAMES):
             out[f, i] = np.array(joints[name].PositionWorld)
-    return out / 100.0 @ bvh.Z_TO_Y  # cm y-up -> m z-up (Z_TO_Y.T applied to row vectors)
+    # cm, y-up -> metres, z-up, written out by hand (not via bvh.Z_TO_Y, so a wrong axis
+    # constant in the module cannot cancel itself out): world = (x, -z, y).
+    x, y, z = out[..., 0], out[..., 1], out[..., 2]
+    return np.stack((x, -z, y), axis=-1) / 100.0
 
 
 def test_euler_zyx_matches_scipy():
