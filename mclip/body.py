@@ -26,6 +26,7 @@ import contextlib
 import io
 import logging
 import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,8 +93,8 @@ def find_smpl_file(smpl_dir: str | os.PathLike) -> Path | None:
     """The neutral SMPL model file under ``smpl_dir``, or None.
 
     Looks where smplx looks (``<dir>/smpl/SMPL_NEUTRAL.*``) and, for convenience, in
-    ``<dir>`` itself. ``.npz`` is preferred: the official ``.pkl`` stores chumpy objects
-    and needs the unmaintained ``chumpy`` package to unpickle.
+    ``<dir>`` itself. ``.npz`` is preferred (plain arrays). The official ``.pkl`` stores
+    some arrays as ``chumpy`` objects; we unpickle those without chumpy installed.
     """
     d = Path(smpl_dir).expanduser()
     for folder in (d / "smpl", d):
@@ -104,10 +105,35 @@ def find_smpl_file(smpl_dir: str | os.PathLike) -> Path | None:
     return None
 
 
+class _ChumpyValue:
+    """Stands in for a pickled ``chumpy.Ch`` so official SMPL ``.pkl`` files load without
+    chumpy (which does not install on numpy 2). A plain ``Ch`` pickles its value as the
+    ``x`` entry of its state dict; that is all we keep."""
+
+    def __setstate__(self, state):
+        self.x = state.get("x") if isinstance(state, dict) else None
+
+
+class _NoChumpyUnpickler(pickle.Unpickler):
+    """Maps every ``chumpy.*`` class to ``_ChumpyValue``; latin1 reads Python 2 pickles."""
+
+    def __init__(self, fh):
+        super().__init__(fh, encoding="latin1")
+
+    def find_class(self, module, name):
+        if module == "chumpy" or module.startswith("chumpy."):
+            return _ChumpyValue
+        return super().find_class(module, name)
+
+
 def _plain_array(x) -> np.ndarray:
     """A model-file entry as a plain ndarray (scipy.sparse J_regressor -> dense)."""
     if isinstance(x, np.ndarray) and x.dtype == object and x.shape == ():
         x = x.item()  # a pickled object stored inside an npz
+    if isinstance(x, _ChumpyValue):
+        if x.x is None:
+            raise ValueError("a chumpy expression, not a stored array")
+        x = x.x
     if hasattr(x, "todense"):
         x = x.todense()
     return np.asarray(x)
@@ -126,22 +152,18 @@ def _read_model_file(path: Path) -> dict[str, np.ndarray]:
                 with np.load(path, allow_pickle=True) as z:
                     raw = {k: z[k] for k in z.files}
         else:
-            import pickle
-
             with open(path, "rb") as fh:
-                raw = pickle.load(fh, encoding="latin1")
-    except ModuleNotFoundError as e:
-        if "chumpy" in str(e):
-            raise MclipError(
-                f"{path}: this .pkl needs the 'chumpy' package; convert it to "
-                "SMPL_NEUTRAL.npz (np.savez with plain arrays) instead") from None
-        raise MclipError(f"{path}: cannot read SMPL model ({e})") from None
+                raw = _NoChumpyUnpickler(fh).load()
     except Exception as e:  # corrupt zip / pickle
         raise MclipError(f"{path}: cannot read SMPL model ({type(e).__name__}: {e})") from None
     missing = [k for k in SMPL_KEYS if k not in raw]
     if missing:
         raise MclipError(f"{path}: not an SMPL model file, missing {', '.join(missing)}")
-    data = {k: _plain_array(raw[k]) for k in SMPL_KEYS}
+    try:
+        data = {k: _plain_array(raw[k]) for k in SMPL_KEYS}
+    except ValueError as e:
+        raise MclipError(f"{path}: cannot read SMPL arrays ({e}); convert the model to "
+                         "SMPL_NEUTRAL.npz with plain arrays") from None
     V = data["v_template"].shape[0]
     expect = {"v_template": (V, 3), "J_regressor": (skeleton.NUM_JOINTS, V),
               "weights": (V, skeleton.NUM_JOINTS)}

@@ -200,6 +200,49 @@ def test_pkl_and_sparse_regressor_read_the_same(tmp_path, model_arrays, smpl):
         torch.testing.assert_close(out.joints, ref.joints)
 
 
+FAKE_CHUMPY = '''
+import copy
+class Ch(object):
+    """Pickles like chumpy.ch.Ch: default reduce, state = __dict__ minus weakref caches."""
+    def __init__(self, x):
+        self.x = x
+        self.dterms = ["x"]
+        self._parents = {}
+        self._cache = {}
+    def __getstate__(self):
+        d = copy.copy(self.__dict__)
+        del d["_parents"], d["_cache"]
+        return d
+'''
+
+
+def test_pkl_with_chumpy_objects_loads_without_chumpy(tmp_path, model_arrays, smpl):
+    """Official .pkl files hold chumpy.ch.Ch objects; we read them with chumpy absent."""
+    import subprocess
+    import sys
+
+    fake = tmp_path / "fake"
+    (fake / "chumpy").mkdir(parents=True)
+    (fake / "chumpy" / "__init__.py").write_text("")
+    (fake / "chumpy" / "ch.py").write_text(FAKE_CHUMPY)
+    arrays = tmp_path / "arrays.npz"
+    np.savez(arrays, **model_arrays)
+    out = tmp_path / "smpl" / "SMPL_NEUTRAL.pkl"
+    out.parent.mkdir()
+    code = (f"import sys, pickle, numpy as np; sys.path.insert(0, {str(fake)!r})\n"
+            "from chumpy.ch import Ch\n"
+            f"d = dict(np.load({str(arrays)!r}))\n"
+            "d['shapedirs'] = Ch(d['shapedirs']); d['v_template'] = Ch(d['v_template'])\n"
+            f"pickle.dump(d, open({str(out)!r}, 'wb'), protocol=2)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    with pytest.raises(ModuleNotFoundError):
+        with open(out, "rb") as fh:
+            pickle.load(fh)  # plain pickle needs chumpy: the trap we avoid
+    b = SmplBody(tmp_path)
+    R = random_rotmats((1, 2), seed=12)
+    torch.testing.assert_close(b(R).vertices, smpl(R).vertices)
+
+
 def test_npz_preferred_over_pkl(tmp_path, model_arrays):
     (tmp_path / "smpl").mkdir()
     np.savez(tmp_path / "smpl" / "SMPL_NEUTRAL.npz", **model_arrays)
