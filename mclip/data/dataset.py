@@ -153,14 +153,15 @@ class ClipDataset(torch.utils.data.Dataset):
         for i, r in enumerate(records):
             by_shard.setdefault(_shard_path(self.root, r["shard"]), []).append(i)
 
+        # Shard by shard straight into features, so the raw poses of only one shard are
+        # held at a time (peak memory ~ features + one shard).
         frames = None
-        poses = trans = None
+        feats = None
         for path, rows in sorted(by_shard.items()):
             sp, st = _load_shard(path)
             if frames is None:
                 frames = sp.shape[1]
-                poses = np.empty((len(records), frames, 72), np.float32)
-                trans = np.empty((len(records), frames, 3), np.float32)
+                feats = torch.empty((len(records), frames, 25, 6), dtype=torch.float32)
             elif sp.shape[1] != frames:
                 raise MclipError(f"{path}: clips have {sp.shape[1]} frames, other shards {frames}")
             idx = np.array([records[i]["index"] for i in rows])
@@ -168,16 +169,15 @@ class ClipDataset(torch.utils.data.Dataset):
                 bad = records[rows[int(np.argmax(idx))]]
                 raise MclipError(f"{self.root / MANIFEST}:{bad['_line']}: index {bad['index']} is past "
                                  f"the end of {path.name} ({sp.shape[0]} clips)")
-            poses[rows] = sp[idx]
-            trans[rows] = st[idx]
-        if not (np.isfinite(poses).all() and np.isfinite(trans).all()):
-            raise MclipError(f"{self.root}: shards contain NaN or infinite values")
-
-        feats = torch.empty((len(records), frames, 25, 6), dtype=torch.float32)
-        with torch.no_grad():
-            for s in range(0, len(records), _FEATURE_CHUNK):
-                e = s + _FEATURE_CHUNK
-                feats[s:e] = motion_to_features(poses[s:e], trans[s:e])
+            poses, trans = sp[idx], st[idx]
+            if not (np.isfinite(poses).all() and np.isfinite(trans).all()):
+                raise MclipError(f"{path}: contains NaN or infinite values")
+            rows_t = torch.as_tensor(rows)
+            with torch.no_grad():
+                for s in range(0, len(rows), _FEATURE_CHUNK):
+                    e = s + _FEATURE_CHUNK
+                    feats[rows_t[s:e]] = motion_to_features(poses[s:e], trans[s:e])
+            del sp, st, poses, trans
         self.features = feats
         self.frames = frames
         self.records = [{k: v for k, v in r.items() if k != "_line"} for r in records]
