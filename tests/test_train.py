@@ -1,0 +1,235 @@
+"""Training loop, resume equality, Ctrl-C, checkpoints and their corruption errors.
+
+A tiny model (d 32, 1+1 layers) and a tiny deterministic text backbone keep each run
+to a second or two; the data are small sinusoidal motions written in the real on-disk
+format.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+
+import numpy as np
+import pytest
+import torch
+
+from mclip.checkpoint import (export_for_release, load_checkpoint, save_checkpoint,
+                              write_checksum)
+from mclip.cli import main as cli_main
+from mclip.data.dataset import write_dataset
+from mclip.errors import MclipError
+from mclip.model import ModelConfig, MotionCLIP
+from mclip.train import TrainConfig, epoch_batches, Dist, load_train_config, train
+
+torch.set_num_threads(1)
+
+ACTIONS = ["walk", "jump", "wave", "sit down"]
+
+
+class HashBackbone:
+    """A stand-in text encoder: each text maps to a fixed random unit vector."""
+
+    name = "hash"
+    identity = "hash:test"
+    dim = 16
+    has_image = False
+
+    def encode_text(self, texts):
+        out = []
+        for t in texts:
+            seed = int(hashlib.sha1(t.encode()).hexdigest()[:8], 16)
+            out.append(torch.randn(self.dim, generator=torch.Generator().manual_seed(seed)))
+        return torch.nn.functional.normalize(torch.stack(out), dim=-1)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data") / "ds"
+    rng = np.random.default_rng(0)
+    n = 48
+    t = np.linspace(0, 2, 60)[None, :, None]
+    poses = (rng.uniform(0, 0.4, (n, 1, 72)) * np.sin(2 * np.pi * t + rng.uniform(0, 6, (n, 1, 72))))
+    poses[:, :, 0] = np.pi / 2                       # upright
+    trans = np.zeros((n, 60, 3))
+    trans[..., 2] = 0.9
+    trans[..., 0] = rng.uniform(-1, 1, (n, 1)) * t[..., 0]
+    recs = [{"text": [ACTIONS[i % 4], ACTIONS[i % 4] + " slowly"], "action": ACTIONS[i % 4],
+             "split": "val" if i % 6 == 0 else "train"} for i in range(n)]
+    write_dataset(root, poses.astype(np.float32), trans.astype(np.float32), recs)
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    p = tmp_path_factory.mktemp("cfg") / "tiny.json"
+    p.write_text(json.dumps({"d_model": 32, "enc_layers": 1, "dec_layers": 1, "heads": 2,
+                             "ff_size": 64, "dropout": 0.1, "latent_dim": 16, "backbone": "hash"}))
+    return str(p)
+
+
+def cfg_for(data_dir, tiny_model, out, **kw) -> TrainConfig:
+    base = dict(data=str(data_dir), out=str(out), model=tiny_model, batch_size=8, lr=1e-3,
+                ckpt_every=3, val_every=4, sample_every=0, log_every=1, progress=False, seed=3)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_batch_order_is_a_pure_function_of_seed_and_epoch():
+    a = epoch_batches(40, 8, seed=1, epoch=2, d=Dist())
+    assert a == epoch_batches(40, 8, seed=1, epoch=2, d=Dist())
+    assert a != epoch_batches(40, 8, seed=1, epoch=3, d=Dist())
+    assert len(a) == 5 and sorted(sum(a, [])) == list(range(40))
+    # two ranks split each global batch of 16 between them
+    r0 = epoch_batches(40, 8, 1, 2, Dist(0, 2, 0))
+    r1 = epoch_batches(40, 8, 1, 2, Dist(1, 2, 0))
+    assert not set(sum(r0, [])) & set(sum(r1, []))
+
+
+def test_training_lowers_the_loss_and_writes_a_run(data_dir, tiny_model, tmp_path):
+    out = tmp_path / "run"
+    res = train(cfg_for(data_dir, tiny_model, out, steps=40), backbone=HashBackbone())
+    assert res.step == 40 and not res.interrupted
+    log = [json.loads(l) for l in (out / "log.jsonl").read_text().splitlines()]
+    steps = [r for r in log if "total" in r]
+    assert steps[-1]["total"] < steps[0]["total"] / 2
+    assert {"rot", "vel", "pos", "text", "recon"} <= set(steps[0])
+    assert any("val_total" in r for r in log)
+    model, mcfg, meta = load_checkpoint(out / "last.pt")
+    assert meta["step"] == 40 and mcfg.latent_dim == 16 and mcfg.backbone == "hash"
+    assert meta["train_config"]["steps"] == 40
+    # a second run into the same folder without --resume is refused, not overwritten
+    with pytest.raises(MclipError, match="pass --resume"):
+        train(cfg_for(data_dir, tiny_model, out, steps=40), backbone=HashBackbone())
+
+
+def test_resume_gives_the_same_weights(data_dir, tiny_model, tmp_path):
+    straight = train(cfg_for(data_dir, tiny_model, tmp_path / "a", steps=10), backbone=HashBackbone())
+    part = train(cfg_for(data_dir, tiny_model, tmp_path / "b", steps=10), backbone=HashBackbone(),
+                 max_steps_this_call=5)
+    assert part.step == 5
+    resumed = train(cfg_for(data_dir, tiny_model, tmp_path / "b"), resume=True, backbone=HashBackbone())
+    assert resumed.step == straight.step == 10
+    a = torch.load(tmp_path / "a" / "last.pt", weights_only=False)
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=False)
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    # and it did train: weights moved from their initialisation
+    fresh = MotionCLIP(ModelConfig.from_dict(a["model_config"])).state_dict()
+    assert any(not torch.equal(fresh[k], a["model"][k]) for k in fresh)
+
+
+def test_ctrl_c_saves_and_resume_continues(data_dir, tiny_model, tmp_path, monkeypatch):
+    import mclip.train as tr
+
+    calls = {"n": 0}
+    real = tr.motionclip_loss
+
+    def loss_then_ctrl_c(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            signal.raise_signal(signal.SIGINT)      # as if the user pressed Ctrl-C in step 4
+        return real(*a, **k)
+
+    monkeypatch.setattr(tr, "motionclip_loss", loss_then_ctrl_c)
+    out = tmp_path / "run"
+    res = train(cfg_for(data_dir, tiny_model, out, steps=20), backbone=HashBackbone())
+    assert res.interrupted and res.step == 4            # step 4 finished, then stopped
+    assert torch.load(out / "last.pt", weights_only=False)["step"] == 4
+    monkeypatch.setattr(tr, "motionclip_loss", real)
+    assert train(cfg_for(data_dir, tiny_model, out), resume=True, backbone=HashBackbone()).step == 20
+
+
+def test_train_config_from_toml_and_json(tmp_path):
+    p = tmp_path / "t.toml"
+    p.write_text('batch_size = 20\nlr = 0.0002\nmodel = "paper"\n')
+    c = load_train_config(p, steps=7)
+    assert (c.batch_size, c.lr, c.model, c.steps) == (20, 2e-4, "paper", 7)
+    j = tmp_path / "t.json"
+    j.write_text('{"batch_size": 20, "colour": 1}')
+    with pytest.raises(MclipError, match="unknown training settings"):
+        load_train_config(j)
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli_main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "r"), "--resume"])
+    assert e.value.code == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    bad = tmp_path / "c.json"
+    bad.write_text("{not json")
+    with pytest.raises(SystemExit) as e:
+        cli_main(["train", "--out", str(tmp_path / "r"), "--config", str(bad)])
+    assert e.value.code == 2 and "cannot parse" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ checkpoints
+
+
+@pytest.fixture()
+def saved(tmp_path):
+    torch.manual_seed(0)
+    cfg = ModelConfig(d_model=32, enc_layers=1, dec_layers=1, heads=2, ff_size=64, latent_dim=16,
+                      backbone="minilm")
+    model = MotionCLIP(cfg)
+    opt = torch.optim.AdamW(model.parameters())
+    path = save_checkpoint(tmp_path / "weights" / "x.pt", model, cfg, {"lr": 1}, opt, 7,
+                           {"note": "hi"}, checksum=True)
+    return path, model
+
+
+def test_checkpoint_round_trip(saved):
+    path, model = saved
+    assert not list(path.parent.glob("*.tmp"))                      # no temp files left
+    loaded, cfg, meta = load_checkpoint(path, backbone="minilm")
+    assert meta["step"] == 7 and meta["extra"]["note"] == "hi" and meta["train_config"] == {"lr": 1}
+    x = torch.randn(2, 60, 25, 6)
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(loaded(x)[0], model(x)[0])
+    line = (path.parent / "x.pt.sha256").read_text()
+    assert line.split()[0] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_corrupt_or_truncated_weights_are_refused(saved):
+    path, _ = saved
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])                          # truncated download
+    with pytest.raises(MclipError, match=r"x\.pt: checksum mismatch"):
+        load_checkpoint(path)
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF                                   # one corrupt byte
+    path.write_bytes(bytes(flipped))
+    with pytest.raises(MclipError, match="checksum mismatch"):
+        load_checkpoint(path)
+    # without a checksum file a truncated file is still a clear error
+    (path.parent / "x.pt.sha256").unlink()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(MclipError, match="not a readable mclip checkpoint"):
+        load_checkpoint(path)
+
+
+def test_wrong_files_are_user_errors(saved, tmp_path):
+    path, _ = saved
+    with pytest.raises(MclipError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "missing.pt")
+    other = tmp_path / "other.pt"
+    torch.save({"state_dict": {}}, other)
+    with pytest.raises(MclipError, match="not an mclip checkpoint"):
+        load_checkpoint(other)
+    with pytest.raises(MclipError, match="trained against backbone 'minilm', not 'clip'"):
+        load_checkpoint(path, backbone="clip")
+
+
+def test_release_export_is_half_precision_and_loads(saved, tmp_path):
+    path, model = saved
+    out = export_for_release(path, tmp_path / "release.pt", card={"data": "test"})
+    raw = torch.load(out, weights_only=False)
+    assert raw["optimizer"] is None and raw["extra"]["card"] == {"data": "test"}
+    assert all(v.dtype == torch.float16 for v in raw["model"].values() if v.is_floating_point())
+    assert out.stat().st_size < 0.6 * path.stat().st_size           # fp16: about half
+    loaded, cfg, _ = load_checkpoint(out)                             # verified by its .sha256
+    x = torch.randn(2, 60, 25, 6)
+    model.eval()
+    with torch.no_grad():
+        assert torch.allclose(loaded(x)[0], model(x)[0], atol=2e-2)
