@@ -174,8 +174,8 @@ def view_rotation(yaw: float, azimuth_deg: float, elevation_deg: float) -> np.nd
 
 
 def ground_height(joints: np.ndarray) -> float:
-    """The floor: z = 0, or below the lowest joint (minus the sole) if the motion dips lower."""
-    return float(min(0.0, joints[..., 2].min() - FOOT_HEIGHT))
+    """The floor: z = 0, or the lowest joint's height if the motion dips below zero."""
+    return float(min(0.0, joints[..., 2].min()))
 
 
 def head_centres(joints: np.ndarray) -> np.ndarray:
