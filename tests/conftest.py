@@ -3,3 +3,27 @@ import os
 # Tests never reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+# ------------------------------------------------------------ engine / applications
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    """Path of a tiny MotionCLIP (1+1 layers, d_model 32, MiniLM backbone) trained for a
+    few seconds on four procedural actions: see tests/tiny_model.py."""
+    import torch
+
+    from tiny_model import train_tiny_checkpoint
+
+    torch.set_num_threads(1)
+    return train_tiny_checkpoint(tmp_path_factory.mktemp("tiny-model") / "tiny.pt")
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_checkpoint):
+    """An Engine on the tiny checkpoint (CPU), shared by the engine tests."""
+    from mclip import Engine
+
+    return Engine(tiny_checkpoint, device="cpu")
