@@ -236,3 +236,34 @@ def test_atomic_path_interrupt_and_success(tmp_path):
     with pytest.raises(MclipError, match="is a directory"):
         with atomic_path(tmp_path / "sub"):
             pass
+
+
+# ----------------------------------------------------------------- shipped examples
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_examples_are_reproducible_upright_and_small(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_examples", EXAMPLES / "make_examples.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    for name, motion in (("tpose", mod.tpose()), ("wave", mod.wave())):
+        shipped = load_motion(EXAMPLES / f"{name}.npz")
+        assert np.abs(shipped.poses - motion.poses).max() < 1e-6  # the script made these files
+        for ext in (".npz", ".npy", ".bvh"):
+            assert (EXAMPLES / f"{name}{ext}").stat().st_size < 200_000
+        J = load_joints(EXAMPLES / f"{name}.npy")
+        assert np.abs(J - shipped.joints()).max() < 1e-5
+        feet = J[:, [skeleton.JOINT_INDEX[n] for n in ("left_foot", "right_foot", "left_ankle", "right_ankle")], 2]
+        assert feet.min() == pytest.approx(0.025, abs=1e-4)  # soles on the floor z = 0
+        head_z = J[:, skeleton.JOINT_INDEX["head"], 2]
+        assert (head_z > 1.5).all()  # upright
+    wave = load_joints(EXAMPLES / "wave.npy")
+    assert 3.0 <= len(wave) / 30 <= 4.0
+    rw, head = skeleton.JOINT_INDEX["right_wrist"], skeleton.JOINT_INDEX["head"]
+    mid = slice(30, 75)
+    assert (wave[mid, rw, 2] > wave[mid, head, 2]).all()  # the hand is up while waving
+    assert np.ptp(wave[mid, rw, 0]) > 0.15  # ... and swings sideways (world x)
+    assert wave[0, rw, 2] < 1.0 and wave[-1, rw, 2] < 1.0  # arm down at start and end
