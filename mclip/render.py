@@ -721,8 +721,8 @@ def _capsules() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 _CAP_A, _CAP_B, _CAP_R = _capsules()
 # Light from the camera's upper left, toward the scene (camera coords: x right, y down,
 # z forward); the diffuse term uses the direction *to* the light.
-_TO_LIGHT = np.array([-0.45, -0.65, -0.62]) / np.linalg.norm([-0.45, -0.65, -0.62])
-_HALF = (_TO_LIGHT + [0, 0, -1]) / np.linalg.norm(_TO_LIGHT + [0, 0, -1])
+_TO_LIGHT = (np.array([-0.45, -0.65, -0.62]) / np.linalg.norm([-0.45, -0.65, -0.62])).astype(np.float32)
+_HALF = ((_TO_LIGHT + [0, 0, -1]) / np.linalg.norm(_TO_LIGHT + [0, 0, -1])).astype(np.float32)
 
 
 def _pose_camera(size: int, cfg: PoseImageConfig) -> Camera:
@@ -756,8 +756,15 @@ def _pose_background(size: int, cfg: PoseImageConfig) -> np.ndarray:
     return img.astype(np.float32)
 
 
+_PIXELS = np.arange(4096, dtype=np.float32) + 0.5   # pixel-centre coordinates
+
+
 def _draw_capsule(img, zbuf, a, b, ra, rb, za, zb, rad_world, colour):
-    """Z-buffered shaded capsule from pixel a to b (radii ra, rb px; depths za, zb m)."""
+    """Z-buffered shaded capsule from pixel a to b (radii ra, rb px; depths za, zb m).
+
+    img (S, S, 3) float32 and zbuf (S, S) float32 are updated in place. Work is done in
+    the capsule's screen box only, in float32, with row/column vectors broadcast.
+    """
     size = img.shape[0]
     r_max = max(ra, rb) + 1.0
     x0 = max(int(min(a[0], b[0]) - r_max), 0)
@@ -766,33 +773,38 @@ def _draw_capsule(img, zbuf, a, b, ra, rb, za, zb, rad_world, colour):
     y1 = min(int(max(a[1], b[1]) + r_max) + 1, size)
     if x0 >= x1 or y0 >= y1:
         return
-    ys, xs = np.mgrid[y0:y1, x0:x1]
-    px, py = xs + 0.5 - a[0], ys + 0.5 - a[1]
-    ab = b - a
-    L2 = float(ab @ ab)
-    t = np.clip((px * ab[0] + py * ab[1]) / L2, 0, 1) if L2 > 1e-9 else np.zeros_like(px)
-    dx, dy = px - t * ab[0], py - t * ab[1]
-    r = ra + t * (rb - ra)
+    px = _PIXELS[x0:x1] - np.float32(a[0])                 # (w,)
+    py = (_PIXELS[y0:y1] - np.float32(a[1]))[:, None]      # (h, 1)
+    abx, aby = np.float32(b[0] - a[0]), np.float32(b[1] - a[1])
+    L2 = abx * abx + aby * aby
+    if L2 > 1e-6:  # t = position of the closest axis point, 0 at a, 1 at b
+        t = np.clip(px * (abx / L2) + py * (aby / L2), 0.0, 1.0)
+    else:
+        t = np.zeros((y1 - y0, x1 - x0), np.float32)
+    dx, dy = px - t * abx, py - t * aby
+    r = np.float32(ra) + t * np.float32(rb - ra)
     d = np.sqrt(dx * dx + dy * dy)
-    alpha = np.clip(r - d + 0.5, 0.0, 1.0)            # 1-pixel soft edge = anti-aliasing
-    s = np.minimum(d / np.maximum(r, 1e-6), 1.0)
-    nz = np.sqrt(1.0 - s * s)
-    depth = za + t * (zb - za) - rad_world * nz
+    alpha = np.clip(r - d + 0.5, 0.0, 1.0)                 # 1-pixel soft edge = anti-aliasing
+    inside = alpha > 0
+    if not inside.any():
+        return
+    inv_r = 1.0 / np.maximum(r, 1e-3)
+    nx, ny = dx * inv_r, dy * inv_r
+    nz = np.sqrt(np.maximum(1.0 - nx * nx - ny * ny, 0.0))  # toward the camera
+    depth = np.float32(za) + t * np.float32(zb - za) - np.float32(rad_world) * nz
     win = zbuf[y0:y1, x0:x1]
-    mask = (alpha > 0) & (depth < win)
+    mask = inside & (depth < win)
     if not mask.any():
         return
-    inv_r = 1.0 / np.maximum(r, 1e-6)
-    nx, ny = dx * inv_r, dy * inv_r
     ndl = np.maximum(nx * _TO_LIGHT[0] + ny * _TO_LIGHT[1] - nz * _TO_LIGHT[2], 0.0)
     ndh = np.maximum(nx * _HALF[0] + ny * _HALF[1] - nz * _HALF[2], 0.0)
-    shade = 0.38 + 0.62 * ndl
     spec = 70.0 * ndh ** 24
-    rgb = np.asarray(colour, dtype=np.float32) * shade[..., None] + spec[..., None]
+    rgb = colour * (0.38 + 0.62 * ndl)[..., None] + spec[..., None]
     out = img[y0:y1, x0:x1]
     al = (alpha * mask)[..., None]
-    out[:] = out * (1 - al) + rgb * al
-    win[mask & (alpha >= 0.5)] = depth[mask & (alpha >= 0.5)]
+    out += (rgb - out) * al
+    solid = mask & (alpha >= 0.5)
+    win[solid] = depth[solid]
 
 
 def _contact_shadows(img, cam: Camera, pts: np.ndarray) -> None:
@@ -851,17 +863,18 @@ def pose_images(joints, size: int = 224, ground=None,
     background = _pose_background(size, cfg)
     out = np.empty((n, size, size, 3), dtype=np.uint8)
     feet = [JOINT_INDEX["left_foot"], JOINT_INDEX["right_foot"], _PELVIS]
+    body = np.asarray(cfg.body, dtype=np.float32)
     for i in range(n):
         img = background.copy()
         _contact_shadows(img, cam, local[i, feet])
-        zbuf = np.full((size, size), np.inf, dtype=np.float64)
+        zbuf = np.full((size, size), np.inf, dtype=np.float32)
         f = cam.focal
         for ca, cb, rad in zip(_CAP_A, _CAP_B, _CAP_R):
             _draw_capsule(img, zbuf, uv[i, ca], uv[i, cb], f * rad / depth[i, ca],
-                          f * rad / depth[i, cb], depth[i, ca], depth[i, cb], rad, cfg.body)
+                          f * rad / depth[i, cb], depth[i, ca], depth[i, cb], rad, body)
         hr = f * HEAD_RADIUS / hdepth[i]
         _draw_capsule(img, zbuf, huv[i], huv[i], hr, hr, hdepth[i], hdepth[i],
-                      HEAD_RADIUS, cfg.body)
+                      HEAD_RADIUS, body)
         np.clip(img, 0, 255, out=img)
         out[i] = img.astype(np.uint8)
     return out
