@@ -564,7 +564,7 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
             log_file.close()
     checkpoint(last, {"val_loss": val_loss})
     result.step = step
-    result.checkpoint = last
+    result.checkpoint = last if d.main else None
     result.interrupted = interrupted
     result.val_loss = val_loss
     result.clips_per_s = clips_done / max(time.perf_counter() - t0, 1e-9)
