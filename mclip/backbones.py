@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -274,8 +275,11 @@ class TextEmbeddingCache:
     """Text embeddings computed once, kept on disk per backbone identity.
 
     One file per backbone: ``cache_dir/text-<sha1(identity)[:16]>.npz`` holding
-    ``keys`` (sha1 of each text), ``emb`` (M, D) float32 and the identity. Written
-    atomically (temp file + os.replace) after each call that added texts.
+    ``keys`` (sha1 of each text), ``emb`` (M, D) float32 and the identity, written
+    atomically (temp file + os.replace). ``get`` saves once the unsaved texts reach a
+    tenth of the cache (so a cache grown batch by batch is rewritten O(log n) times,
+    not once per batch) or a minute has passed; ``flush()`` saves now. Encode a whole
+    dataset's texts up front with one ``get`` + ``flush``.
     """
 
     def __init__(self, cache_dir: str | Path, backbone: Backbone):
@@ -283,7 +287,9 @@ class TextEmbeddingCache:
         self.backbone = backbone
         self.path = self.dir / f"text-{_text_key(backbone.identity)[:16]}.npz"
         self._rows: dict[str, int] = {}
-        self._emb = np.zeros((0, backbone.dim), np.float32)
+        self._emb = np.zeros((0, backbone.dim), np.float32)  # rows >= len(self._rows) are spare
+        self._unsaved = 0
+        self._saved_at = time.monotonic()
         self._load()
 
     def _load(self) -> None:
@@ -305,11 +311,18 @@ class TextEmbeddingCache:
         fd, tmp = tempfile.mkstemp(prefix=".text-", suffix=".npz", dir=self.dir)
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, keys=keys, emb=self._emb, identity=np.array(self.backbone.identity))
+                np.savez(f, keys=keys, emb=self._emb[:len(keys)], identity=np.array(self.backbone.identity))
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        self._unsaved = 0
+        self._saved_at = time.monotonic()
+
+    def flush(self) -> None:
+        """Write any texts encoded since the last save."""
+        if self._unsaved:
+            self._save()
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -328,10 +341,16 @@ class TextEmbeddingCache:
         if missing:
             new = self.backbone.encode_text(list(missing.values())).numpy().astype(np.float32)
             base = len(self._rows)
+            if base + len(new) > len(self._emb):  # grow by doubling: appends stay O(1) amortised
+                grown = np.zeros((max(2 * len(self._emb), base + len(new), 64), new.shape[1]), np.float32)
+                grown[:base] = self._emb[:base]
+                self._emb = grown
+            self._emb[base:base + len(new)] = new
             for j, k in enumerate(missing):
                 self._rows[k] = base + j
-            self._emb = np.concatenate([self._emb, new]) if len(self._emb) else new
-            self._save()
+            self._unsaved += len(missing)
+            if self._unsaved >= 0.1 * len(self._rows) or time.monotonic() - self._saved_at > 60.0:
+                self._save()
         if not texts:
             return torch.zeros((0, self.backbone.dim), dtype=torch.float32)
         return torch.from_numpy(self._emb[[self._rows[k] for k in keys]])
