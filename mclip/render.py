@@ -351,6 +351,11 @@ class _Layout:
             x0, y0 = (k % cols) * cell, (k // cols) * cell
             canvas.paste(self._background(m, cap, cam, g), (x0, y0))
             self.actors.append(self._actor(m, cam, g, (x0, y0, cell, cell)))
+        draw = ImageDraw.Draw(canvas)  # white dividers between cells of a grid
+        for c in range(1, cols):
+            draw.line((c * cell, 0, c * cell, self.height), fill=(255, 255, 255), width=2)
+        for r in range(1, self.rows):
+            draw.line((0, r * cell, self.width, r * cell), fill=(255, 255, 255), width=2)
         self.background = self._palette_image(canvas)
 
     # ------------------------------------------------------------ background
