@@ -56,6 +56,7 @@ def data(tmp_path):
                    _label("walk", ["walk"], 0.0, 2.5),
                    _label("scratch head", ["scratch", "touching face"], 1.0, 1.5),
                    _label("turn around", ["turn"], 2.5, 3.2),
+                   _label("transition", ["transition"], 3.2, 3.6),
                    _label("wave", ["hand movements", "greet"], 4.0, 5.0),  # touches clip 1's end only
                ]}},
         "13": {"babel_sid": 13, "feat_p": "BMLrub/BMLrub/x/missing_poses.npz", "dur": 3.0,
@@ -223,3 +224,9 @@ def test_cli_prepare(data, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "already exists" in err[0]
+
+
+def test_transitions_kept_on_request(data):
+    amass, babel, out, *_ = data
+    prepare_babel(amass, babel, out, PrepareConfig(drop_transitions=False))
+    assert _by_id(out)["babel11_00060"]["text"] == "walk, turn around, transition"

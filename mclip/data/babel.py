@@ -10,7 +10,8 @@ BABEL (Punnakkal et al., 2021) labels AMASS takes. ``train.json`` / ``val.json``
 
 Frame labels carry times in seconds; a sequence without them (``frame_ann`` null) has
 sequence labels that cover it whole. As the paper does, each 30 fps 60-frame clip gets
-one text: the labels of the segments overlapping it, in time order, joined. With
+one text: the labels of the segments overlapping it, in time order, joined
+("transition" segments left out). With
 ``babel60`` the text is instead the clip's BABEL-60 class names (the paper's action
 recognition model), and clips with none of those classes are dropped.
 """
@@ -28,7 +29,7 @@ from ..errors import MclipError
 from .amass import CLIP_FRAMES, cut_clips, find_amass_file, load_amass
 
 __all__ = ["Segment", "BabelSequence", "PrepareConfig", "read_babel", "clip_segments",
-           "clip_text", "clip_classes", "normalize_class", "prepare_babel"]
+           "clip_text", "clip_classes", "is_transition", "normalize_class", "prepare_babel"]
 
 FPS = 30.0
 SPLIT_FILES = {"train": "train.json", "val": "val.json"}
@@ -115,6 +116,12 @@ def read_babel(babel_dir: str | Path, splits: Iterable[str] = ("train", "val")) 
     return out
 
 
+def is_transition(g: Segment) -> bool:
+    """BABEL marks the in-between of two actions as "transition" (label and/or category)."""
+    cats = {normalize_class(c) for c in g.act_cat}
+    return normalize_class(g.label) == "transition" or (bool(cats) and cats <= {"transition"})
+
+
 def clip_segments(seq: BabelSequence, t0: float, t1: float) -> list[tuple[Segment, float]]:
     """Segments overlapping [t0, t1) seconds, with their overlap in seconds (touching = no overlap)."""
     out = []
@@ -147,6 +154,7 @@ class PrepareConfig:
     stride: int | None = None   # frames between clip starts (None = frames: back to back)
     babel60: bool = False       # text = BABEL-60 class names; drop clips with none
     joiner: str = ", "          # between the labels of one clip
+    drop_transitions: bool = True  # BABEL's "transition" segments say nothing about the action
     shard_size: int = 4096
     overwrite: bool = False
 
@@ -199,6 +207,8 @@ def prepare_babel(amass_dir: str | Path, babel_dir: str | Path, out_dir: str | P
             for clip in cut_clips(motion.poses, motion.trans, cfg.frames, cfg.stride):
                 t0, t1 = clip.start / FPS, (clip.start + cfg.frames) / FPS
                 segs = clip_segments(seq, t0, t1)
+                if cfg.drop_transitions:
+                    segs = [(g, o) for g, o in segs if not is_transition(g)]
                 cls = clip_classes(segs, classes)
                 text = cfg.joiner.join(cls) if cfg.babel60 else clip_text(segs, cfg.joiner)
                 if not text:
