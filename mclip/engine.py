@@ -323,6 +323,10 @@ class Engine:
             for i in range(0, z.shape[0], DECODE_BATCH):
                 x = self.model.decode(z[i:i + DECODE_BATCH].to(self.device), frames=frames)
                 R, t = from_features(x.float().cpu())
+                # Training clips are canonical (first-frame pelvis over the origin); make
+                # the decoded start exact so a window put back lands where it came from.
+                t = t.clone()
+                t[..., :2] -= t[..., :1, :2].clone()
                 Rs.append(R)
                 ts.append(t)
         return torch.cat(Rs), torch.cat(ts)
@@ -541,20 +545,10 @@ def _pingpong(n: int, length: int) -> torch.Tensor:
 
 def load_labels(spec: str) -> list[str]:
     """Class names from a label-set name ("babel60", "babel120"), a text file (one label
-    per line) or a comma-separated list ("walk,run,jump")."""
-    try:
-        from .label_sets import load_label_set
-    except ImportError:  # the label module has not landed under that name
-        load_label_set = None
-    if load_label_set is not None:
-        return check_prompts(load_label_set(spec), "label")
-    p = Path(spec)
-    if p.is_file():
-        lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
-        return check_prompts([ln for ln in lines if ln and not ln.startswith("#")], "label")
-    if "," in spec:
-        return check_prompts([s for s in (x.strip() for x in spec.split(",")) if s], "label")
-    raise MclipError(f"--labels {spec}: unknown label set (a name, a file, or \"walk,run,jump\")")
+    per line) or a comma-separated list ("walk,run,jump"): ``label_sets.load_label_set``."""
+    from .label_sets import load_label_set
+
+    return check_prompts(load_label_set(spec), "label")
 
 
 class LatentCache:

@@ -79,6 +79,12 @@ def make_clip(action: str, variant: int = 0, frames: int = 60) -> Motion:
         trans[:, 2] = 0.35 * np.clip(s, 0, None) * amp - 0.2 * crouch
     else:
         raise ValueError(action)
+    # Stand on the floor: lowest sole of the clip at z = 0 (as the engine's outputs).
+    pos = skeleton.joints_from_axis_angle(poses, trans)
+    soles = np.concatenate([pos[:, [J["left_ankle"], J["right_ankle"]], 2] - skeleton.ANKLE_HEIGHT,
+                            pos[:, [J["left_foot"], J["right_foot"]], 2] - skeleton.FOOT_HEIGHT,
+                            pos[..., 2]], axis=1)
+    trans[:, 2] -= soles.min()
     return Motion(poses, trans, 30.0)
 
 
@@ -86,7 +92,7 @@ def training_set(variants: int = 3) -> list[tuple[Motion, str]]:
     return [(make_clip(a, v), TEXTS[a]) for a in TEXTS for v in range(variants)]
 
 
-def train_tiny_checkpoint(path: Path, steps: int = 80, seed: int = 0) -> Path:
+def train_tiny_checkpoint(path: Path, steps: int = 200, seed: int = 0) -> Path:
     """Train the tiny model on ``training_set()`` and save it with ``save_checkpoint``."""
     from mclip.backbones import load_backbone
     from mclip.checkpoint import save_checkpoint
