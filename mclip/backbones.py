@@ -176,7 +176,7 @@ class ClipBackbone(Backbone):
             raise MclipError(f"clip: unknown open_clip model '{model_name}'")
         if pretrained is not None and pretrained != "openai" and not Path(pretrained).is_file():
             # anything that is not the one tag we support must be a local checkpoint file
-            raise MclipError(f"{pretrained}: CLIP weights file not found (--clip-weights / {CLIP_WEIGHTS_ENV})")
+            raise MclipError(f"{pretrained}: CLIP weights file not found (set by {CLIP_WEIGHTS_ENV} or pretrained=)")
         import logging
 
         # open_clip logs its own warnings/errors (random init, failed download); we report
@@ -191,8 +191,8 @@ class ClipBackbone(Backbone):
                 f"{str(e).splitlines()[0][:160] if str(e) else ''}). The real CLIP weights download "
                 f"automatically on a machine with internet access; offline, copy the open_clip "
                 f"{model_name} 'openai' checkpoint (open_clip_pytorch_model.bin from the "
-                f"timm/vit_base_patch32_clip_224.openai repository) here and pass its path with "
-                f"--clip-weights or {CLIP_WEIGHTS_ENV}=PATH, or use --backbone minilm") from None
+                f"timm/vit_base_patch32_clip_224.openai repository) here and set "
+                f"{CLIP_WEIGHTS_ENV}=PATH, or use --backbone minilm") from None
         finally:
             logging.disable(logging.NOTSET)
         model.eval()
