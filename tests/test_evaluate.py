@@ -88,11 +88,7 @@ def test_r_precision_perfect_and_shuffled():
     assert math.isnan(M.r_precision(text[:10], text[:10], group_size=32)[1])
 
 
-def test_interpolation_path_and_smoothness():
-    z0, z1 = torch.zeros(2, 4), torch.ones(2, 4)
-    path = M.interpolate_latents(z0, z1, 5)
-    assert path.shape == (5, 2, 4)
-    assert torch.allclose(path[:, 0, 0], torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0]))
+def test_path_smoothness():
     # an evenly moving path: every step moves every joint 10 mm along x
     base = torch.zeros(1, 3, 24, 3)
     even = torch.stack([base + torch.tensor([0.01 * s, 0.0, 0.0]) for s in range(5)])
@@ -123,3 +119,201 @@ def test_report_json_is_atomic_valid_and_nan_safe(tmp_path):
     console.print(results_table(res))
     text = console.export_text()
     assert "12.5 mm" in text and "n/a" in text
+
+
+# ---------------------------------------------------------------- the whole harness
+
+PHRASINGS = {  # per action: the first 4 are "seen in training", the last 4 held out
+    "walk": ["walk forward", "a person walks", "walking ahead", "someone walks forward",
+             "stroll straight on", "go for a walk", "a person strolls", "pace forward"],
+    "sit": ["sit down on a chair", "a person sits down", "sitting down", "take a seat",
+            "lower yourself onto a chair", "sit on the chair", "a man sits", "be seated"],
+    "wave": ["wave the right hand", "a person waves", "waving hello", "wave with one arm",
+             "greet by waving", "wave goodbye", "raise a hand and wave", "say hi with the hand"],
+    "jump": ["jump up", "a person jumps", "jumping in place", "hop up high",
+             "leap into the air", "spring upwards", "a person leaps", "bounce up"],
+}
+
+
+@pytest.fixture(scope="module")
+def eval_data(tmp_path_factory):
+    """A dataset folder in the on-disk shard format: the tiny model's four actions, with
+    unseen variants (3+) in the test split, and info.json marking held-out phrasings."""
+    from tiny_model import make_clip
+
+    from mclip.data.dataset import write_dataset
+
+    poses, trans, records = [], [], []
+    for action, texts in PHRASINGS.items():
+        for k, text in enumerate(texts):
+            m = make_clip(action, variant=3 + k)
+            poses.append(m.poses.reshape(60, 72))
+            trans.append(m.trans)
+            records.append({"text": text, "action": action, "split": "test"})
+    heldout = sorted(t for texts in PHRASINGS.values() for t in texts[4:])
+    root = tmp_path_factory.mktemp("evaldata") / "data"
+    return write_dataset(root, np.stack(poses), np.stack(trans), records,
+                         info={"heldout_phrasings": heldout})
+
+
+class _KnownErrorModel(torch.nn.Module):
+    """An auto-encoder with a known error. The "latent" is the flattened features
+    (lossless); decoding adds ``offset`` (metres) to the root translation and turns the
+    left elbow by ``turn`` (3x3) in its local frame."""
+
+    def __init__(self, offset=(0.0, 0.0, 0.0), turn=None):
+        super().__init__()
+        self.offset = torch.tensor(offset)
+        self.turn = turn
+
+    def encode(self, x):                       # (B, T, 25, 6) -> (B, T*150)
+        return x.reshape(x.shape[0], -1)
+
+    def decode(self, z, frames=None):          # (B, T*150) -> (B, T, 25, 6)
+        from mclip.rotations import matrix_to_rot6d, rot6d_to_matrix
+        from mclip.skeleton import JOINT_INDEX
+
+        x = z.reshape(z.shape[0], -1, 25, 6).clone()
+        x[..., 24, :3] += self.offset
+        if self.turn is not None:
+            k = JOINT_INDEX["left_elbow"]
+            x[..., k, :] = matrix_to_rot6d(rot6d_to_matrix(x[..., k, :]) @ self.turn)
+        return x
+
+
+class _FakeEngine:
+    """Engine-shaped holder for a model (what ``evaluate`` reads of an Engine)."""
+
+    def __init__(self, model):
+        self.model, self.frames, self.device, self.weights_path = model, 60, torch.device("cpu"), "fake"
+
+    def embed_texts(self, texts):
+        raise AssertionError("not used by the reconstruction section")
+
+
+def test_reconstruction_of_a_known_offset_and_turn(eval_data):
+    from mclip.evaluate import EvalConfig, evaluate
+    from mclip.skeleton import JOINT_INDEX, REST_JOINTS
+
+    cfg = EvalConfig(sections=("reconstruction",))
+    rec = evaluate(_FakeEngine(_KnownErrorModel(offset=(0.0, 0.03, -0.04))), eval_data,
+                   n=32, config=cfg)["reconstruction"]
+    assert rec["n"] == 32
+    assert rec["mpjpe_mm"] == pytest.approx(50.0, abs=1e-3)
+    assert rec["root_aligned_mpjpe_mm"] == pytest.approx(0.0, abs=1e-3)
+    assert rec["rotation_error_deg"] == pytest.approx(0.0, abs=0.05)
+
+    # 40 degrees about the elbow's local x axis. The tiny clips never rotate the wrist, so
+    # wrist and hand swing rigidly about the elbow: each moves by the chord
+    # 2 sin(20 deg) * (distance from the x axis through the elbow, in the rest pose).
+    theta = math.radians(40.0)
+    turn = torch.as_tensor(Rotation.from_euler("x", theta).as_matrix(), dtype=torch.float32)
+    rec = evaluate(_FakeEngine(_KnownErrorModel(turn=turn)), eval_data, n=32, config=cfg)["reconstruction"]
+    elbow = REST_JOINTS[JOINT_INDEX["left_elbow"]]
+    chords = [2 * math.sin(theta / 2) * np.linalg.norm((REST_JOINTS[JOINT_INDEX[j]] - elbow)[1:])
+              for j in ("left_wrist", "left_hand")]
+    truth_mm = 1000.0 * sum(chords) / 24
+    assert rec["mpjpe_mm"] == pytest.approx(truth_mm, rel=1e-3)
+    assert rec["root_aligned_mpjpe_mm"] == pytest.approx(truth_mm, rel=1e-3)
+    assert rec["rotation_error_deg"] == pytest.approx(40.0 / 24, abs=0.01)  # 1 of 24 joints
+
+
+def test_harness_is_deterministic_and_matches_engine_classify(tiny_engine, eval_data):
+    from mclip.evaluate import EvalConfig, evaluate
+
+    cfg = EvalConfig(sections=("reconstruction", "classification"))
+    a = evaluate(tiny_engine, eval_data, n=20, seed=3, config=cfg)
+    b = evaluate(tiny_engine, eval_data, n=20, seed=3, config=cfg)
+    assert a == b
+    cls = a["classification"]
+    assert cls["protocol"] == "actions" and cls["num_classes"] == 4
+    assert cls["seen_phrasing"]["n"] + cls["heldout_phrasing"]["n"] == cls["all"]["n"] == 20
+
+    # the same top-1 through the engine's own classify (softmax over label embeddings)
+    # on every clip: all 32 clips, so compare with the harness on n = 32
+    full = evaluate(tiny_engine, eval_data, n=32, config=cfg)["classification"]
+    from mclip.data.dataset import read_manifest
+    from mclip.motion_io import Motion
+
+    shard = np.load(eval_data / "shards" / "shard_00000.npz")
+    labels = ["jump", "sit", "walk", "wave"]
+    hits = []
+    for rec in read_manifest(eval_data):
+        m = Motion(shard["poses"][rec["index"]].reshape(60, 24, 3), shard["trans"][rec["index"]], 30.0)
+        hits.append(tiny_engine.classify(m, labels, top_k=1).top[0].label == rec["action"])
+    assert full["all"]["top1"] == pytest.approx(np.mean(hits))
+    assert full["all"]["top1"] > 0.5  # the tiny model does separate its four actions
+
+
+def test_babel60_protocol_keeps_only_babel60_actions(tiny_engine, eval_data):
+    from mclip.evaluate import EvalConfig, evaluate
+
+    cfg = EvalConfig(sections=("classification",), labels="babel60")
+    cls = evaluate(tiny_engine, eval_data, n=32, config=cfg)["classification"]
+    assert cls["protocol"] == "babel60" and cls["num_classes"] == 60
+    assert cls["all"]["n"] == 24                 # walk, sit, jump; "wave" is no BABEL-60 class
+    assert 0.0 <= cls["all"]["top1"] <= cls["all"]["top5"] <= 1.0
+
+
+def test_cli_end_to_end_writes_valid_json(tiny_checkpoint, eval_data, tmp_path, capsys):
+    pytest.importorskip("mclip.data.synth.metrics")  # plausibility metrics: not landed yet
+    from mclip.cli import main
+
+    out = tmp_path / "eval.json"
+    main(["eval", "--weights", str(tiny_checkpoint), "--data", str(eval_data), "--n", "32",
+          "--steps", "5", "--json", str(out)])
+    res = json.loads(out.read_text())
+    assert [p.name for p in tmp_path.iterdir()] == ["eval.json"]
+    assert res["meta"]["complete"] is True and res["meta"]["n_clips"] == 32
+    rec, t2m, itp = res["reconstruction"], res["text2motion"], res["interpolation"]
+    assert rec["mpjpe_mm"] >= rec["root_aligned_mpjpe_mm"] * 0.5 > 0
+    assert t2m["n"] == 32 and 0 <= t2m["r_precision_top1"] <= t2m["r_precision_top3"] <= 1
+    assert -1 <= t2m["text_motion_cosine"] <= 1
+    for group in ("generated", "real"):
+        assert set(t2m["plausibility"][group]) >= {"foot_skate", "ground_penetration", "jerk"}
+    assert itp["steps"] == 5 and len(itp["plausibility_per_step"]) == 5
+    assert itp["max_step_ratio"] >= 1.0
+    for k, v in itp["plausibility_max"].items():
+        assert v == pytest.approx(max(step[k] for step in itp["plausibility_per_step"]))
+    printed = capsys.readouterr().out
+    assert "MPJPE" in printed and "R-precision" in printed
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--data", "{missing}"], "not found"),
+    (["--split", "train"], "no such clips"),
+    (["--only", "reconstruction,dance"], "--only"),
+    (["--n", "0"], "--n"),
+])
+def test_cli_bad_input_is_one_line_exit_2(tiny_checkpoint, eval_data, tmp_path, capsys, args, message):
+    from mclip.cli import main
+
+    argv = ["eval", "--weights", str(tiny_checkpoint), "--data", str(eval_data),
+            "--json", str(tmp_path / "x.json")]
+    argv += [a.format(missing=tmp_path / "nope") for a in args]
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_interrupt_keeps_finished_sections(tiny_engine, eval_data, tmp_path):
+    """The CLI saves after every section; a Ctrl-C later leaves those on disk."""
+    from mclip.evaluate import EvalConfig, evaluate
+
+    out = tmp_path / "partial.json"
+    calls = []
+
+    def save_then_interrupt(results):
+        write_json(results, out)
+        calls.append(sorted(results))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(tiny_engine, eval_data, n=8, config=EvalConfig(), on_section=save_then_interrupt)
+    res = json.loads(out.read_text())
+    assert res["meta"]["complete"] is False
+    assert "reconstruction" in res and "classification" in res and "text2motion" not in res

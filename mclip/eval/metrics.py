@@ -17,7 +17,7 @@ from ..rotations import geodesic_angle
 __all__ = [
     "mpjpe_mm", "root_aligned_mpjpe_mm", "mean_geodesic_deg",
     "topk_accuracy", "r_precision", "mean_cosine",
-    "interpolate_latents", "path_smoothness",
+    "path_smoothness",
 ]
 
 
@@ -115,17 +115,6 @@ def r_precision(
 def mean_cosine(a: torch.Tensor, b: torch.Tensor) -> float:
     """Mean cosine similarity of matching rows: a, b (N, D) -> float in [-1, 1]."""
     return float(torch.nn.functional.cosine_similarity(a.double(), b.double(), dim=-1).mean())
-
-
-def interpolate_latents(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
-    """Linear interpolation between latents, endpoints included.
-
-    z0, z1: (B, D). returns: (steps, B, D) with [0] = z0 and [-1] = z1.
-    """
-    if steps < 2:
-        raise ValueError("interpolate_latents: steps must be >= 2")
-    w = torch.linspace(0.0, 1.0, steps, dtype=z0.dtype, device=z0.device)[:, None, None]
-    return (1.0 - w) * z0[None] + w * z1[None]
 
 
 def path_smoothness(joints_path: torch.Tensor) -> dict[str, float]:
