@@ -445,6 +445,13 @@ class _Layout:
         pal += [0] * (768 - len(pal))
         bg.putpalette(pal)
         self.palette = np.array(pal, dtype=np.uint8).reshape(256, 3)
+        # palette index of each bone (by its child joint's side) and each joint dot
+        idx = self.index
+        side = {j: idx[LEFT] for j in LEFT_JOINTS} | {j: idx[RIGHT] for j in RIGHT_JOINTS}
+        dot_side = ({j: idx[LEFT_DOT] for j in LEFT_JOINTS}
+                    | {j: idx[RIGHT_DOT] for j in RIGHT_JOINTS})
+        self.bone_colour = [side.get(c, idx[CENTRE]) for _, c in BONES]
+        self.dot_colour = [dot_side.get(j, idx[CENTRE]) for j in range(NUM_JOINTS)]
         return bg
 
     # ------------------------------------------------------------ figure
@@ -474,13 +481,8 @@ class _Layout:
         """Frame t (0-based) as a palette image; shorter motions hold their last pose."""
         img = self.background.copy()
         draw = ImageDraw.Draw(img)
-        idx = self.index
-        side = {j: idx[LEFT] for j in LEFT_JOINTS} | {j: idx[RIGHT] for j in RIGHT_JOINTS}
-        dot_side = ({j: idx[LEFT_DOT] for j in LEFT_JOINTS}
-                    | {j: idx[RIGHT_DOT] for j in RIGHT_JOINTS})
+        idx, bone_col, dot_col = self.index, self.bone_colour, self.dot_colour
         centre, head_fill = idx[CENTRE], idx[HEAD_FILL]
-        bone_col = [side.get(c, centre) for _, c in BONES]
-        dot_col = [dot_side.get(j, centre) for j in range(NUM_JOINTS)]
         lw, r = self.line_width, self.dot
         for a in self.actors:
             f = min(t, a.frames - 1)
@@ -603,7 +605,8 @@ def _write_mp4(layout: _Layout, path: Path, fps: float, progress: ProgressFn | N
         writer = imageio_ffmpeg.write_frames(
             str(tmp), (layout.width, layout.height), fps=float(fps), codec="libx264",
             pix_fmt_out="yuv420p", quality=None, macro_block_size=2,
-            output_params=["-crf", str(layout.cfg.crf), "-preset", "veryfast", "-f", "mp4"])
+            output_params=["-crf", str(layout.cfg.crf), "-preset", "veryfast",
+                           "-movflags", "+faststart", "-f", "mp4"])
         writer.send(None)
         try:
             for t in range(layout.frames):
@@ -823,7 +826,7 @@ def _contact_shadows(img, cam: Camera, pts: np.ndarray) -> None:
         rad = 0.16 + 0.1 * h
         uv, depth = cam.project(np.array([x, y, 0.0]))
         rx = cam.focal * rad / depth
-        ry = rx * math.sin(math.radians(cam_elev(cam))) + 1.0
+        ry = rx * math.sin(math.radians(_camera_elevation(cam))) + 1.0
         x0, x1 = max(int(uv[0] - rx), 0), min(int(uv[0] + rx) + 1, size)
         y0, y1 = max(int(uv[1] - ry), 0), min(int(uv[1] + ry) + 1, size)
         if x0 >= x1 or y0 >= y1:
@@ -834,7 +837,7 @@ def _contact_shadows(img, cam: Camera, pts: np.ndarray) -> None:
         img[y0:y1, x0:x1] *= (1.0 - dark)[..., None]
 
 
-def cam_elev(cam: Camera) -> float:
+def _camera_elevation(cam: Camera) -> float:
     """Camera elevation in degrees (angle of its forward axis below the horizontal)."""
     return math.degrees(math.asin(max(-1.0, min(1.0, -cam.rotation[2][2]))))
 
