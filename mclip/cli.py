@@ -157,8 +157,10 @@ def data_prepare_cmd(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     cfg = PrepareConfig(babel60=babel60, stride=stride, overwrite=overwrite)
+    console = Console(stderr=True)
     with Progress(TextColumn("preparing"), BarColumn(), TextColumn("{task.completed}/{task.total} takes"),
-                  TimeRemainingColumn(), console=Console(stderr=True), transient=True) as bar:
+                  TimeRemainingColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:  # no stray blank line in logs
         task = bar.add_task("prepare", total=None)
         summary = prepare_babel(amass_dir, babel_dir, out, cfg,
                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
