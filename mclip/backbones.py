@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Sequence
 
@@ -276,20 +275,20 @@ class TextEmbeddingCache:
 
     One file per backbone: ``cache_dir/text-<sha1(identity)[:16]>.npz`` holding
     ``keys`` (sha1 of each text), ``emb`` (M, D) float32 and the identity, written
-    atomically (temp file + os.replace). ``get`` saves once the unsaved texts reach a
-    tenth of the cache (so a cache grown batch by batch is rewritten O(log n) times,
-    not once per batch) or a minute has passed; ``flush()`` saves now. Encode a whole
-    dataset's texts up front with one ``get`` + ``flush``.
+    atomically (temp file + os.replace). With ``autosave=True`` (default) every ``get``
+    that encoded new texts saves them before returning. A caller that grows the cache
+    in many small calls can pass ``autosave=False`` and call ``flush()`` when it suits
+    (each save rewrites the whole file).
     """
 
-    def __init__(self, cache_dir: str | Path, backbone: Backbone):
+    def __init__(self, cache_dir: str | Path, backbone: Backbone, autosave: bool = True):
         self.dir = Path(cache_dir)
         self.backbone = backbone
         self.path = self.dir / f"text-{_text_key(backbone.identity)[:16]}.npz"
         self._rows: dict[str, int] = {}
         self._emb = np.zeros((0, backbone.dim), np.float32)  # rows >= len(self._rows) are spare
+        self.autosave = autosave
         self._unsaved = 0
-        self._saved_at = time.monotonic()
         self._load()
 
     def _load(self) -> None:
@@ -317,7 +316,6 @@ class TextEmbeddingCache:
             Path(tmp).unlink(missing_ok=True)
             raise
         self._unsaved = 0
-        self._saved_at = time.monotonic()
 
     def flush(self) -> None:
         """Write any texts encoded since the last save."""
@@ -349,7 +347,7 @@ class TextEmbeddingCache:
             for j, k in enumerate(missing):
                 self._rows[k] = base + j
             self._unsaved += len(missing)
-            if self._unsaved >= 0.1 * len(self._rows) or time.monotonic() - self._saved_at > 60.0:
+            if self.autosave:
                 self._save()
         if not texts:
             return torch.zeros((0, self.backbone.dim), dtype=torch.float32)

@@ -124,16 +124,15 @@ def test_text_cache(tmp_path, minilm):
     assert not list((tmp_path / "cache").glob(".text-*"))  # no temp files left
 
 
-def test_text_cache_batches_save_and_flush(tmp_path, tiny_clip):
-    cache = TextEmbeddingCache(tmp_path, tiny_clip)
-    cache.get([f"text {i}" for i in range(100)])
-    assert TextEmbeddingCache(tmp_path, tiny_clip).__len__() == 100  # saved at once
-    cache.get(["one more"])  # 1 new text < 10% of the cache: kept in memory for now
-    assert len(TextEmbeddingCache(tmp_path, tiny_clip)) == 100
+def test_text_cache_autosave_off_and_flush(tmp_path, tiny_clip):
+    cache = TextEmbeddingCache(tmp_path, tiny_clip, autosave=False)
+    for i in range(0, 100, 10):  # grown in small calls, like a per-batch user
+        cache.get([f"text {j}" for j in range(i, i + 10)])
+    assert len(cache) == 100 and not cache.path.exists()
     cache.flush()
     again = TextEmbeddingCache(tmp_path, tiny_clip)
-    assert len(again) == 101
-    torch.testing.assert_close(again.get(["one more", "text 7"]), tiny_clip.encode_text(["one more", "text 7"]))
+    assert len(again) == 100
+    torch.testing.assert_close(again.get(["text 99", "text 7"]), tiny_clip.encode_text(["text 99", "text 7"]))
 
 
 def test_text_cache_ignores_corrupt_file(tmp_path, tiny_clip):
