@@ -126,7 +126,9 @@ def main() -> None:
         "benchmark": "render",
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpu_count": os.cpu_count(),
-                    "processor": platform.processor() or platform.machine()},
+                    "processor": platform.processor() or platform.machine(),
+                    # shared machine: other jobs slow every row; load shows how busy it was
+                    "load_avg_1min_at_end": round(os.getloadavg()[0], 2)},
         "settings": {"size": args.size, "frames": T, "runs": args.runs, "poses": args.poses,
                      "statistic": "median"},
         "results": {k: round(v, 2) if isinstance(v, float) else v for k, v in rows.items()},
