@@ -721,7 +721,13 @@ def eval_cmd(
 def main(argv: Optional[List[str]] = None) -> None:
     """Console entry point: run the app, turning user errors into one line + exit 2."""
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
+        # In non-standalone mode typer turns Ctrl-C into Exit(130) and *returns* the
+        # code instead of raising, so a returned non-zero code must become the exit status.
+        if isinstance(rc, int) and rc != 0:
+            if rc == 130:
+                typer.echo("interrupted", err=True)
+            sys.exit(rc)
     except MclipError as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
