@@ -170,7 +170,7 @@ def data_prepare_cmd(
     clips = summary["clips"]
     typer.echo(f"wrote {out}: {clips['train']} train + {clips['val']} val clips from "
                f"{summary['used']}/{summary['sequences']} BABEL sequences "
-               f"({summary['missing']} AMASS files not found, {len(summary['unreadable'])} unreadable)")
+               f"({summary['missing']} AMASS files not found, {summary['unreadable_count']} unreadable)")
 
 
 # ---------------------------------------------------------------- training

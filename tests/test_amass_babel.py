@@ -183,6 +183,7 @@ def test_bad_inputs(data, tmp_path):
     (amass / "KIT" / "3" / "juggle_poses.npz").write_bytes(b"garbage")
     summary = prepare_babel(amass, babel, out)
     assert summary["used"] == 2 and "juggle_poses.npz" in summary["unreadable"][0]
+    assert summary["unreadable_count"] == 1
     with pytest.raises(MclipError, match="already exists"):
         prepare_babel(amass, babel, out)
     (babel / "val.json").write_text("{not json")

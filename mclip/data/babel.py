@@ -166,7 +166,8 @@ def prepare_babel(amass_dir: str | Path, babel_dir: str | Path, out_dir: str | P
 
     Sequences whose AMASS file is absent or unreadable are skipped and counted (users
     often hold part of AMASS). progress(done, total) is called once per sequence.
-    Returns a summary: sequences, used, missing, unreadable (first few), clips per split.
+    Returns a summary: sequences, used, missing (+ missing_examples), unreadable_count
+    (+ the first few messages in unreadable), dropped_no_label, clips per split.
     """
     from ..label_sets import load_label_set
     from .dataset import DatasetWriter
@@ -242,6 +243,7 @@ def prepare_babel(amass_dir: str | Path, babel_dir: str | Path, out_dir: str | P
         writer.abort()
         raise
     summary["missing_examples"] = missing_examples
-    summary["unreadable"] = summary["unreadable"][:5]
+    summary["unreadable_count"] = len(summary["unreadable"])
+    summary["unreadable"] = summary["unreadable"][:5]  # the first few messages
     summary["out"] = str(out_dir)
     return summary
