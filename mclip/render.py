@@ -85,6 +85,7 @@ class RenderConfig:
     shadow: bool = True            # disc under the pelvis
     progress_bar: bool = True      # thin time bar along the bottom of each cell
     legend: bool = True            # "left / right" colour key
+    antialias: bool = True         # smooth figure edges in .mp4/.png/raw frames (not .gif)
     gif_fps: float = 15.0          # GIF frame rate is at most about this; real time is kept
     sheet_frames: int = 8          # frames on a .png contact sheet
     sheet_cols: int = 4            # columns of a single motion's contact sheet
@@ -280,6 +281,7 @@ class _Actor:
     head: list          # [T] (x, y, r)
     shadow: list | None # [T][16] (x, y)
     cell: tuple[int, int, int, int]  # x0, y0, w, h
+    boxes: list         # [T] (x0, y0, x1, y1) pixel box of the figure, inside the cell
 
 
 def _clip_segment(a: np.ndarray, b: np.ndarray, near: float):
@@ -450,8 +452,17 @@ class _Layout:
         side = {j: idx[LEFT] for j in LEFT_JOINTS} | {j: idx[RIGHT] for j in RIGHT_JOINTS}
         dot_side = ({j: idx[LEFT_DOT] for j in LEFT_JOINTS}
                     | {j: idx[RIGHT_DOT] for j in RIGHT_JOINTS})
-        self.bone_colour = [side.get(c, idx[CENTRE]) for _, c in BONES]
-        self.dot_colour = [dot_side.get(j, idx[CENTRE]) for j in range(NUM_JOINTS)]
+        self.index_colours = {
+            "bones": [side.get(c, idx[CENTRE]) for _, c in BONES],
+            "dots": [dot_side.get(j, idx[CENTRE]) for j in range(NUM_JOINTS)],
+            "centre": idx[CENTRE], "head": idx[HEAD_FILL], "shadow": idx[SHADOW]}
+        # the same colours as RGB, for anti-aliased frames drawn on the RGB background
+        self.rgb_colours = {k: ([tuple(self.palette[i]) for i in v] if isinstance(v, list)
+                                else tuple(self.palette[v]))
+                            for k, v in self.index_colours.items()}
+        self.background_rgb = bg.convert("RGB")
+        self.background_2x = self.background_rgb.resize((2 * self.width, 2 * self.height),
+                                                        Image.Resampling.NEAREST)
         return bg
 
     # ------------------------------------------------------------ figure
@@ -473,37 +484,77 @@ class _Layout:
             centre[:, 2] = ground
             suv, _ = cam.project(centre[:, None, :] + ring[None])
             shadow = [[tuple(p) for p in f] for f in (suv + (x0, y0)).tolist()]
+        # per-frame pixel box around everything the figure draws, inside its cell
+        pad = self.line_width + self.dot + 2
+        lo = np.minimum(uv.min(1), head[:, :2] - head[:, 2:]) - pad
+        hi = np.maximum(uv.max(1), head[:, :2] + head[:, 2:]) + pad
+        if shadow is not None:
+            s_uv = suv + (x0, y0)
+            lo, hi = np.minimum(lo, s_uv.min(1) - 2), np.maximum(hi, s_uv.max(1) + 2)
+        boxes = np.concatenate([np.floor(lo), np.ceil(hi)], axis=1)
+        boxes = np.clip(boxes, [x0, y0, x0, y0], [x0 + cell[2], y0 + cell[3]] * 2).astype(int)
         return _Actor(joints.shape[0], [[tuple(p) for p in f] for f in uv.tolist()],
-                      order.tolist(), [tuple(h) for h in head.tolist()], shadow, cell)
+                      order.tolist(), [tuple(h) for h in head.tolist()], shadow, cell,
+                      [tuple(b) for b in boxes.tolist()])
 
     # ------------------------------------------------------------ frames
     def frame(self, t: int) -> Image.Image:
-        """Frame t (0-based) as a palette image; shorter motions hold their last pose."""
+        """Frame t (0-based) as a palette image (no anti-aliasing: GIF frames).
+
+        Shorter motions hold their last pose."""
         img = self.background.copy()
         draw = ImageDraw.Draw(img)
-        idx, bone_col, dot_col = self.index, self.bone_colour, self.dot_colour
-        centre, head_fill = idx[CENTRE], idx[HEAD_FILL]
-        lw, r = self.line_width, self.dot
+        for a in self.actors:
+            self._draw_actor(draw, a, min(t, a.frames - 1), self.index_colours, 1, 0, 0)
+        self._draw_progress(draw, t, self.index[PROGRESS])
+        return img
+
+    def frame_rgb(self, t: int) -> Image.Image:
+        """Frame t as an RGB image; with `config.antialias` the figure is drawn at twice
+        the resolution inside its own bounding box only, then averaged down 2x2, so the
+        cost stays small and the background pixels stay exactly those of the palette
+        background."""
+        if not self.cfg.antialias:
+            return self.frame(t).convert("RGB")
+        img = self.background_rgb.copy()
         for a in self.actors:
             f = min(t, a.frames - 1)
-            if a.shadow is not None:
-                draw.polygon(a.shadow[f], fill=idx[SHADOW])
-            uv = a.uv[f]
-            for b in a.order[f]:
-                p, c = BONES[b]
-                (px, py), (cx, cy) = uv[p], uv[c]
-                draw.line((px, py, cx, cy), fill=bone_col[b], width=lw)
-                draw.ellipse((px - r, py - r, px + r, py + r), fill=dot_col[p])
-                draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=dot_col[c])
-                if c == _HEAD:
-                    hx, hy, hr = a.head[f]
-                    draw.ellipse((hx - hr, hy - hr, hx + hr, hy + hr), fill=head_fill,
-                                 outline=centre, width=max(2, lw // 2 + 1))
-            if self.cfg.progress_bar and self.frames > 1:
-                x0, y0, w, h = a.cell
-                draw.rectangle((x0, y0 + h - self.bar, x0 + w * (t + 1) / self.frames, y0 + h - 1),
-                               fill=idx[PROGRESS])
+            x0, y0, x1, y1 = a.boxes[f]
+            if x1 <= x0 or y1 <= y0:
+                continue
+            hi = self.background_2x.crop((2 * x0, 2 * y0, 2 * x1, 2 * y1))
+            self._draw_actor(ImageDraw.Draw(hi), a, f, self.rgb_colours, 2, -2 * x0, -2 * y0)
+            img.paste(hi.reduce(2), (x0, y0))
+        self._draw_progress(ImageDraw.Draw(img), t, PROGRESS)
         return img
+
+    def _draw_progress(self, draw, t: int, colour) -> None:
+        if not (self.cfg.progress_bar and self.frames > 1):
+            return
+        for a in self.actors:
+            x0, y0, w, h = a.cell
+            draw.rectangle((x0, y0 + h - self.bar, x0 + w * (t + 1) / self.frames, y0 + h - 1),
+                           fill=colour)
+
+    def _draw_actor(self, draw, a: _Actor, f: int, col: dict, s: int, ox: float, oy: float):
+        """Shadow, then bones far to near, each with its end dots (and the head after
+        the neck->head bone). Pixel coords are scaled by `s` and shifted by (ox, oy)."""
+        if a.shadow is not None:
+            draw.polygon([(x * s + ox, y * s + oy) for x, y in a.shadow[f]], fill=col["shadow"])
+        uv = [(x * s + ox, y * s + oy) for x, y in a.uv[f]]
+        lw, r = self.line_width * s, self.dot * s
+        bone_col, dot_col = col["bones"], col["dots"]
+        for b in a.order[f]:
+            p, c = BONES[b]
+            (px, py), (cx, cy) = uv[p], uv[c]
+            draw.line((px, py, cx, cy), fill=bone_col[b], width=lw)
+            draw.ellipse((px - r, py - r, px + r, py + r), fill=dot_col[p])
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=dot_col[c])
+            if c == _HEAD:
+                hx, hy, hr = a.head[f]
+                hx, hy, hr = hx * s + ox, hy * s + oy, hr * s
+                draw.ellipse((hx - hr, hy - hr, hx + hr, hy + hr), fill=col["head"],
+                             outline=col["centre"], width=max(2, self.line_width // 2 + 1) * s)
 
 
 # =================================================================== public API
@@ -519,7 +570,7 @@ def iter_frames(joints, caption: str | None = None,
     layout = _Layout([check_joints(joints)], [caption], config or RenderConfig(), cols=1)
     shape = (layout.height, layout.width, 3)
     for t in range(layout.frames):
-        yield np.frombuffer(layout.frame(t).convert("RGB").tobytes(), np.uint8).reshape(shape)
+        yield np.frombuffer(layout.frame_rgb(t).tobytes(), np.uint8).reshape(shape)
 
 
 def render(joints, path, caption: str | None = None, fps: float = 30.0,
@@ -610,7 +661,7 @@ def _write_mp4(layout: _Layout, path: Path, fps: float, progress: ProgressFn | N
         writer.send(None)
         try:
             for t in range(layout.frames):
-                writer.send(layout.frame(t).convert("RGB").tobytes())
+                writer.send(layout.frame_rgb(t).tobytes())
                 if progress:
                     progress(t + 1, layout.frames)
         finally:
@@ -638,7 +689,7 @@ def _write_sheet(motions, captions, path: Path, cfg: RenderConfig, count: int,
         box = (k * cell, 0, (k + 1) * cell, cell)
         cells = []
         for t in sheet_indices(m.shape[0], count):
-            cells.append((t, layout.frame(t).crop(box).convert("RGB")))
+            cells.append((t, layout.frame_rgb(t).crop(box)))
             done += 1
             if progress:
                 progress(done, total)

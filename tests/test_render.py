@@ -118,6 +118,20 @@ def test_figure_moves_background_stays():
     assert all((f == still[0]).all() for f in still)
 
 
+def test_antialiasing_only_touches_figure_edges():
+    j = _walk(3)
+    sharp = next(R.iter_frames(j, config=_cfg(antialias=False)))
+    smooth = next(R.iter_frames(j, config=_cfg(antialias=True)))
+    differ = (sharp != smooth).any(-1)
+    limbs = _mask(sharp, R.LEFT) | _mask(sharp, R.RIGHT) | _mask(sharp, R.CENTRE)
+    ys, xs = np.nonzero(limbs)
+    assert differ.any()
+    dy, dx = np.nonzero(differ)                      # all changes lie near the figure
+    assert dy.min() >= ys.min() - 12 and dx.max() <= xs.max() + 12
+    n_colours = lambda im: len(np.unique(im.reshape(-1, 3), axis=0))
+    assert n_colours(smooth) > n_colours(sharp)     # blended edge colours
+
+
 def test_caption_drawn():
     j = _static_tpose(0.0)
     plain = next(R.iter_frames(j, config=_cfg()))
