@@ -131,6 +131,50 @@ def render_cmd(
 # ---------------------------------------------------------------- data
 
 
+@data_app.command("synth")
+def data_synth_cmd(
+    n: int = typer.Option(..., "--n", help="Number of clips."),
+    seed: int = typer.Option(0, "--seed", help="Corpus seed: clip i of a seed is always the same clip."),
+    out: Path = typer.Option(..., "-o", "--out", help="Dataset folder to write (manifest.jsonl, shards/, info.json)."),
+    frames: int = typer.Option(60, "--frames", help="Frames per clip (30 fps)."),
+    shard_size: int = typer.Option(4096, "--shard-size", help="Clips per shard file."),
+    actions: Optional[str] = typer.Option(None, "--actions", help="Comma-separated subset of actions (default: all; see --list)."),
+    workers: int = typer.Option(1, "--workers", help="Processes generating shards in parallel."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing corpus in OUT."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run (same --n/--seed/--frames/--shard-size)."),
+    as_json: bool = typer.Option(False, "--json", help="Print info.json's summary as JSON."),
+) -> None:
+    """Generate the procedural, labelled motion corpus (SMPL poses + text).
+
+    Over 60 parametric actions (locomotion, jumps, whole-body, arm gestures, sport, dance),
+    10 styles, speed and size modifiers, arm actions layered over body actions, random
+    tempo/phase/heading/mirroring. Shards are written atomically; Ctrl-C keeps every
+    finished shard (continue with --resume).
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .data.synth import write_corpus
+
+    names = [a.strip() for a in actions.split(",") if a.strip()] if actions else None
+    console = Console(stderr=True)
+    with Progress(TextColumn("synth"), BarColumn(), MofNCompleteColumn(), TextColumn("clips"),
+                  TimeRemainingColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
+        task = bar.add_task("synth", total=n)
+        info = write_corpus(out, n, seed=seed, frames=frames, shard_size=shard_size, actions=names,
+                            workers=workers, overwrite=overwrite, resume=resume,
+                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+    summary = {"out": str(out), "clips": info["counts"]["clips"], "splits": info["counts"]["splits"],
+               "actions": len(info["actions"]), "seconds": info["seconds"]}
+    if as_json:
+        _echo_json(summary)
+        return
+    sp = summary["splits"]
+    typer.echo(f"wrote {out}: {summary['clips']} clips ({sp.get('train', 0)} train, {sp.get('val', 0)} val, "
+               f"{sp.get('test', 0)} test), {summary['actions']} actions, {summary['seconds']} s")
+
+
 @data_app.command("prepare")
 def data_prepare_cmd(
     amass_dir: Path = typer.Option(..., "--amass-dir", help="AMASS folder of .npz takes (e.g. holding CMU/, ACCAD/ ...)."),
@@ -178,8 +222,11 @@ def data_prepare_cmd(
 
 @app.command("train")
 def train_cmd(
-    data: str = typer.Option("synth", "--data", help="Dataset folder (manifest.jsonl + shards/), or 'synth': "
-                             "generate the procedural corpus into OUT/data first."),
+    data: str = typer.Option("synth", "--data", help="Dataset folder (manifest.jsonl + shards/); 'synth': "
+                             "generate the procedural corpus into OUT/data first; 'amass': prepare "
+                             "--amass-dir + --babel-dir into OUT/data first."),
+    amass_dir: Optional[str] = typer.Option(None, "--amass-dir", help="With --data amass: AMASS .npz folder."),
+    babel_dir: Optional[str] = typer.Option(None, "--babel-dir", help="With --data amass: BABEL json folder."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: last.pt, log.jsonl, samples/, cache/."),
     config: Optional[Path] = typer.Option(None, "--config", help="Training settings file (.json or .toml, "
                                           "TrainConfig keys); flags given here win."),
@@ -216,7 +263,8 @@ def train_cmd(
     flags = dict(data=data, out=str(out), model=model, backbone=backbone, steps=steps, epochs=epochs,
                  batch_size=batch_size, lr=lr, text_loss=text_loss, image_loss=image_loss,
                  device=device, seed=seed, ckpt_every=ckpt_every, val_every=val_every,
-                 sample_every=sample_every, smpl_dir=smpl_dir, synth_clips=synth_clips, threads=threads)
+                 sample_every=sample_every, smpl_dir=smpl_dir, synth_clips=synth_clips, threads=threads,
+                 amass_dir=amass_dir, babel_dir=babel_dir)
     if config is not None:
         cfg = load_train_config(config, **flags)
     else:
@@ -668,7 +716,8 @@ def search_cmd(
 
 @app.command("eval")
 def eval_cmd(
-    weights: Path = typer.Option(..., "--weights", "-w", help="Checkpoint (.pt) to evaluate."),
+    weights: Optional[Path] = typer.Option(None, "--weights", "-w",
+                                           help="Checkpoint (.pt) to evaluate (default: the shipped model)."),
     data: Path = typer.Option(..., "--data", "-d",
                               help="Dataset folder (manifest.jsonl + shards/): the synthetic corpus "
                                    "or prepared AMASS/BABEL data."),

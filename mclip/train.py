@@ -44,7 +44,7 @@ from .model import MotionCLIP, ModelConfig, load_model_config
 class TrainConfig:
     """Everything a training run needs; stored inside every checkpoint."""
 
-    data: str = "synth"               # dataset folder (see docs/ARCHITECTURE.md)
+    data: str = "synth"               # dataset folder (docs/ARCHITECTURE.md), "synth" or "amass"
     out: str = "runs/default"         # run folder: checkpoints, log, samples, caches
     model: str = "default-cpu"        # model config name (mclip/configs) or JSON path
     backbone: str | None = None       # override the config's backbone ("minilm", "clip", path)
@@ -71,6 +71,8 @@ class TrainConfig:
     device: str = "auto"              # "auto": CUDA when present, else CPU
     smpl_dir: str | None = None       # real SMPL -> vertex loss; default: skeleton joints
     synth_clips: int = 20000          # --data synth without a folder: corpus size
+    amass_dir: str | None = None      # --data amass: AMASS .npz folder ...
+    babel_dir: str | None = None      # ... and BABEL json folder, prepared into OUT/data
     threads: int = 0                  # torch CPU threads; 0 = torch's default
     progress: bool = True             # Rich progress bar (rank 0)
 
@@ -155,7 +157,10 @@ def _barrier(d: Dist) -> None:
 
 
 def _resolve_data(cfg: TrainConfig, d: Dist) -> Path:
-    """The dataset folder; ``synth`` generates the corpus into OUT/data once."""
+    """The dataset folder. ``synth`` generates the procedural corpus into OUT/data once;
+    ``amass`` prepares AMASS + BABEL (``amass_dir``, ``babel_dir``) into OUT/data once."""
+    if cfg.data == "amass":
+        return _prepare_amass(cfg, d)
     if cfg.data != "synth":
         return Path(cfg.data)
     root = Path(cfg.out) / "data"
@@ -166,6 +171,19 @@ def _resolve_data(cfg: TrainConfig, d: Dist) -> Path:
             raise MclipError("--data synth: the procedural corpus (mclip.data.synth) is not "
                              "available in this install; pass a dataset folder") from None
         synth.write_corpus(root, n=cfg.synth_clips, seed=cfg.seed)
+    _barrier(d)
+    return root
+
+
+def _prepare_amass(cfg: TrainConfig, d: Dist) -> Path:
+    if not (cfg.amass_dir and cfg.babel_dir):
+        raise MclipError("--data amass: also give --amass-dir (AMASS .npz takes) and "
+                         "--babel-dir (BABEL train.json/val.json)")
+    root = Path(cfg.out) / "data"
+    if d.main and not (root / "manifest.jsonl").exists():
+        from .data.babel import prepare_babel
+
+        prepare_babel(cfg.amass_dir, cfg.babel_dir, root)
     _barrier(d)
     return root
 
@@ -404,11 +422,14 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
             raise MclipError(f"{last}: nothing to resume (no checkpoint in {out})")
         state = read_checkpoint(last)
         saved = TrainConfig.from_dict(state["train_config"], str(last))
-        # The run's identity comes from the checkpoint; only the length may change.
-        steps = cfg.steps
+        # The run's identity comes from the checkpoint; only its length and the CPU
+        # threads may change.
+        steps, threads = cfg.steps, cfg.threads
         cfg = saved
         if steps is not None:
             cfg.steps = steps
+        if threads:
+            cfg.threads = threads
     elif d.main and last.exists():
         raise MclipError(f"{out}: already holds a run (last.pt); pass --resume to continue "
                          f"it or choose another --out")
@@ -418,6 +439,13 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
 
     mcfg = (ModelConfig.from_dict(state["model_config"]) if state is not None
             else load_model_config(cfg.model))
+    # Data first: a wrong folder should fail before the backbone takes seconds to load.
+    data_root = _resolve_data(cfg, d)
+    train_ds = ClipDataset(data_root, "train")
+    try:
+        val_ds = ClipDataset(data_root, "val")
+    except MclipError:
+        val_ds = None
     if backbone is None:
         backbone = _load_backbone(cfg.backbone or mcfg.backbone, device)
     if state is None and cfg.backbone:
@@ -428,12 +456,6 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
                              f"'{backbone.name}' gives {backbone.dim}")
         mcfg.latent_dim = backbone.dim       # z_p lives in the backbone's space
 
-    data_root = _resolve_data(cfg, d)
-    train_ds = ClipDataset(data_root, "train")
-    try:
-        val_ds = ClipDataset(data_root, "val")
-    except MclipError:
-        val_ds = None
     if train_ds.frames != mcfg.num_frames:
         raise MclipError(f"{data_root}: clips have {train_ds.frames} frames, the model "
                          f"{mcfg.num_frames}")
