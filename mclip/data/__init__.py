@@ -1,0 +1,2 @@
+"""Training data: the procedural corpus (``synth``), real data (AMASS + BABEL) and the
+shard dataset reader (``dataset``)."""

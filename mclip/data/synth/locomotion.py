@@ -1,0 +1,275 @@
+"""Walking, running and stepping: footprints on a path, then leg IK.
+
+A gait is a path (heading + pelvis ground track integrated from body-frame velocity
+and yaw rate) and a phase (cycles; one cycle = a left and a right step). Each foot
+is planted at a footprint for the stance part of its cycle (``duty``) and swings to
+the next footprint for the rest. Footprints are the path point at mid-stance, offset
+sideways by the step width, so planted feet never slide by construction. The pelvis
+follows the path with a vertical bob and a sideways sway over the stance foot, at a
+height the legs can reach (soft-minimum with the reach of each stance leg).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .core import (FPS, J, OFF, REST, Ctx, Rig, ankle_from_ground, arm_angles, batched_interp,
+                   bump, cumulative_phase, foot_rotation, head_turn, leg_ik, rotate, rx, ry,
+                   smooth_noise, smoothstep, spine_bend, STANDING_PELVIS_Z, euler, rz)
+
+LEG_REACH = float(np.linalg.norm(OFF[J["left_knee"]]) + np.linalg.norm(OFF[J["left_ankle"]]))
+
+
+@dataclass
+class Gait:
+    """Gait parameters, each (B, 1) or (B, T). Speeds in m/s, angles in radians."""
+
+    cadence: np.ndarray          # cycles per second (2 steps per cycle)
+    v_fwd: np.ndarray            # forward speed (negative = backwards)
+    v_lat: np.ndarray            # sideways speed (+ = to the body's left)
+    yaw_rate: np.ndarray         # rad/s (+ = turning left)
+    duty: np.ndarray             # fraction of the cycle a foot is planted
+    clearance: np.ndarray        # swing foot lift (m)
+    p_land: np.ndarray           # foot pitch at touch-down (- = toes up, heel first)
+    p_off: np.ndarray            # foot pitch at lift-off (+ = heel up)
+    width: np.ndarray            # extra half distance between the feet (m)
+    height: np.ndarray           # wanted pelvis height (m)
+    bob: np.ndarray              # vertical pelvis bob amplitude (m)
+    sway: np.ndarray             # sideways pelvis sway amplitude (m)
+    arm_swing: np.ndarray        # shoulder swing amplitude (rad)
+    elbow: np.ndarray            # mean elbow bend (rad)
+    trunk: np.ndarray            # forward trunk lean (rad)
+    flight: bool = False         # running: the pelvis rises between stances
+    stance_pitch: np.ndarray | float = 0.0   # pitch held during stance (tiptoe > 0)
+    right_offset: np.ndarray | float = 0.5   # phase of the right foot (0.5 = symmetric)
+    right_duty: np.ndarray | None = None     # duty of the right foot (limp)
+    toe_out: float = 0.08
+
+
+def walk_gait(ctx: Ctx, speed: float = 1.3) -> Gait:
+    """A normal walk around ``speed`` m/s with random variation and the ctx style."""
+    u = ctx.u
+    cad = u(0.85, 1.0) * np.sqrt(ctx.tempo)
+    step_scale = ctx.stride * np.sqrt(ctx.tempo) * ctx.amp ** 0.3
+    v = speed * u(0.85, 1.15) * step_scale * cad / 0.92
+    return Gait(cadence=cad, v_fwd=v, v_lat=0 * v, yaw_rate=0 * v, duty=u(0.58, 0.63),
+                clearance=u(0.05, 0.08) * ctx.clearance, p_land=-u(0.15, 0.3),
+                p_off=u(0.35, 0.6), width=u(0.0, 0.03), height=STANDING_PELVIS_Z - 0.015 - ctx.crouch,
+                bob=u(0.015, 0.03) * ctx.bounce, sway=u(0.015, 0.03) + ctx.sway,
+                arm_swing=u(0.25, 0.45) * ctx.arm_swing * ctx.amp, elbow=u(0.15, 0.4),
+                trunk=u(0.0, 0.06) + ctx.lean)
+
+
+def run_gait(ctx: Ctx, speed: float = 3.5) -> Gait:
+    """Running with a flight phase; ``speed`` 2.5 (jog) .. 7 (sprint) m/s."""
+    u = ctx.u
+    fast = np.clip((speed - 2.5) / 4.5, 0, 1)
+    cad = (1.3 + 0.35 * fast) * u(0.92, 1.08) * ctx.tempo ** 0.3
+    v = speed * u(0.85, 1.15) * ctx.stride * ctx.tempo ** 0.7 * ctx.amp ** 0.3
+    return Gait(cadence=cad, v_fwd=v, v_lat=0 * v, yaw_rate=0 * v,
+                duty=(0.42 - 0.12 * fast) * u(0.95, 1.05),
+                clearance=(0.12 + 0.12 * fast) * u(0.8, 1.2) * ctx.clearance,
+                p_land=-u(0.0, 0.2), p_off=u(0.6, 0.9), width=u(-0.03, 0.0),
+                height=STANDING_PELVIS_Z - 0.04 - 0.02 * fast - ctx.crouch,
+                bob=(0.035 + 0.01 * fast) * u(0.8, 1.2) * ctx.bounce, sway=u(0.005, 0.015) + ctx.sway,
+                arm_swing=(0.5 + 0.3 * fast) * u(0.85, 1.15) * ctx.arm_swing * ctx.amp,
+                elbow=u(1.3, 1.6), trunk=(0.08 + 0.12 * fast) * u(0.8, 1.2) + ctx.lean,
+                flight=True)
+
+
+def gait_rig(ctx: Ctx, g: Gait, heading0: np.ndarray | None = None) -> Rig:
+    """Build the whole-body rig (legs by IK, arms swinging) for a gait."""
+    B, T = ctx.B, ctx.T
+    rig = Rig(B, T)
+    bt = (B, T)
+    cad = np.broadcast_to(g.cadence, bt)
+    phase = cumulative_phase(cad) + ctx.rng.uniform(0, 1, (B, 1))
+    # path: heading and ground track
+    yaw = np.broadcast_to(g.yaw_rate, bt) + smooth_noise(ctx.rng, (B,), T, 1.0, 0.7) * ctx.wander
+    heading = (np.zeros((B, 1)) if heading0 is None else heading0) + np.cumsum(yaw, 1) / FPS
+    fwd = np.stack([np.sin(heading), -np.cos(heading)], -1)
+    left = np.stack([np.cos(heading), np.sin(heading)], -1)
+    vel = fwd * np.broadcast_to(g.v_fwd, bt)[..., None] + left * np.broadcast_to(g.v_lat, bt)[..., None]
+    track = np.cumsum(vel, 1) / FPS
+    rig.heading[:] = heading
+
+    # pelvis tilt (forward lean) and the small yaw/roll oscillation of a walking pelvis
+    ang = 2 * np.pi * phase
+    pel_yaw = 0.06 * np.sin(ang) * np.clip(np.abs(g.v_fwd) / 1.3, 0, 1.5)
+    pel_roll = 0.035 * np.sin(2 * ang) * (0 * phase + 1)
+    rig.lean[:] = euler(np.broadcast_to(g.trunk * 0.5, bt), pel_yaw, pel_roll * 0.5)
+
+    hip_drop = -(OFF[J["left_hip"], 1])                       # pelvis -> hip, metres
+    sides = ((1, phase, np.broadcast_to(g.duty, bt)),
+             (-1, phase + g.right_offset,
+              np.broadcast_to(g.duty if g.right_duty is None else g.right_duty, bt)))
+    ankles, feet_R, stance_w, z_limits = {}, {}, [], []
+    pel_xy = track + left * (np.broadcast_to(g.sway, bt) * np.sin(ang))[..., None]
+    for side, ph, duty in sides:
+        n = np.floor(ph)
+        fr = ph - n
+        in_stance = fr < duty
+        # footprint k is where the path is at the middle of that stance
+        def footprint(k):
+            q = k + duty / 2
+            xy = batched_interp(q, ph, track)
+            hd = batched_interp(q, ph, heading[..., None])[..., 0]
+            lf = np.stack([np.cos(hd), np.sin(hd)], -1)
+            fw = np.stack([np.sin(hd), -np.cos(hd)], -1)
+            lat = side * (abs(REST[J["left_ankle"], 0]) + g.width)
+            xy = xy + lf * np.broadcast_to(lat, hd.shape)[..., None] + fw * REST[J["left_ankle"], 2]
+            return xy, hd + side * g.toe_out
+        xy0, hd0 = footprint(n)
+        xy1, hd1 = footprint(n + 1)
+        su = np.clip((fr - duty) / (1 - duty), 0, 1)           # swing progress
+        s = smoothstep(su)
+        ground_xy = np.where(in_stance[..., None], xy0, xy0 + (xy1 - xy0) * s[..., None])
+        dh = (hd1 - hd0 + np.pi) % (2 * np.pi) - np.pi
+        fyaw = np.where(in_stance, hd0, hd0 + dh * s)
+        lift = np.where(in_stance, 0.0, bump(su) * g.clearance)
+        # pitch: heel-first touch-down, flat, heel rise before lift-off, swing back
+        sp = np.broadcast_to(g.stance_pitch, bt)
+        st = fr / duty
+        p_st = sp + g.p_land * (1 - smoothstep(st / 0.18)) + (g.p_off - sp) * smoothstep((st - 0.72) / 0.28)
+        p_sw = g.p_off + (g.p_land - g.p_off) * smoothstep(su / 0.8)
+        pitch = np.where(in_stance, p_st, p_sw)
+        ankle = ankle_from_ground(ground_xy, lift, fyaw, pitch, side)
+        ankles[side] = ankle
+        feet_R[side] = foot_rotation(fyaw, pitch)
+        # highest pelvis this stance leg allows (0.985 of full reach, keep knee soft)
+        hip_xy = pel_xy + left * (side * abs(OFF[J["left_hip"], 0]))
+        dxy = np.linalg.norm(ankle[..., :2] - hip_xy, axis=-1)
+        reach = np.sqrt(np.maximum((0.985 * LEG_REACH) ** 2 - dxy ** 2, 0.05))
+        z_limits.append(np.where(in_stance, ankle[..., 2] + hip_drop + reach, 9.0))
+        stance_w.append(in_stance)
+
+    # pelvis height: wanted height + bob, soft-capped by the stance legs' reach
+    if g.flight:
+        duty = np.broadcast_to(g.duty, bt)
+        z = g.height - g.bob * np.cos(4 * np.pi * (phase - duty / 2))
+    else:
+        z = g.height + g.bob * np.cos(4 * np.pi * (phase - 0.3))
+    k = 0.012
+    zs = [z] + z_limits
+    m = np.minimum.reduce(zs)
+    z = m - k * np.log(sum(np.exp(-(zi - m) / k) for zi in zs))
+    rig.pelvis[..., :2] = pel_xy
+    rig.pelvis[..., 2] = z
+    rig.airborne[:] = ~(stance_w[0] | stance_w[1])
+    for side in (1, -1):
+        leg_ik(rig, side, ankles[side], feet_R[side])
+
+    # trunk: lean, counter-rotation of the chest, arms swinging against the legs
+    spine_bend(rig, x=g.trunk * 0.5, y=-pel_yaw * 1.6, z=-pel_roll * 0.5)
+    head_turn(rig, pitch=-g.trunk * 0.6)
+    for side, off in ((1, 0.0), (-1, 0.5)):
+        sw = -np.cos(2 * np.pi * (phase + off))             # +1 = arm forward
+        arm_angles(rig, side, flex=g.arm_swing * sw + 0.05, abduct=0.12 + 0.05 * g.arm_swing,
+                   elbow=g.elbow + 0.25 * g.arm_swing * (sw + 1), twist=0.1)
+    return rig
+
+
+# ------------------------------------------------------------------ actions
+
+
+def walk(ctx: Ctx) -> Rig:
+    return gait_rig(ctx, walk_gait(ctx))
+
+
+def jog(ctx: Ctx) -> Rig:
+    return gait_rig(ctx, run_gait(ctx, 2.6))
+
+
+def run(ctx: Ctx) -> Rig:
+    return gait_rig(ctx, run_gait(ctx, 3.8))
+
+
+def sprint(ctx: Ctx) -> Rig:
+    return gait_rig(ctx, run_gait(ctx, 6.0))
+
+
+def walk_backwards(ctx: Ctx) -> Rig:
+    g = walk_gait(ctx, speed=0.8)
+    g.v_fwd = -g.v_fwd
+    g.p_land, g.p_off = ctx.u(0.1, 0.25), -ctx.u(0.0, 0.1)
+    g.trunk = g.trunk - 0.03
+    g.arm_swing = g.arm_swing * 0.6
+    return gait_rig(ctx, g)
+
+
+def _side_step(ctx: Ctx, side: int) -> Rig:
+    g = walk_gait(ctx, speed=0.6)
+    g.v_lat = side * g.v_fwd
+    g.v_fwd = 0 * g.v_fwd
+    g.p_land, g.p_off = 0 * g.p_land, ctx.u(0.0, 0.15)
+    g.width = ctx.u(0.04, 0.1)
+    g.arm_swing = g.arm_swing * 0.3
+    g.sway = g.sway + 0.02
+    return gait_rig(ctx, g)
+
+
+def side_step_left(ctx: Ctx) -> Rig:
+    return _side_step(ctx, 1)
+
+
+def side_step_right(ctx: Ctx) -> Rig:
+    return _side_step(ctx, -1)
+
+
+def _turn_walk(ctx: Ctx, side: int) -> Rig:
+    g = walk_gait(ctx, speed=1.0)
+    # turn through 60..180 degrees within the 2 s of the clip
+    g.yaw_rate = side * ctx.u(0.5, 1.5) * ctx.tempo
+    return gait_rig(ctx, g)
+
+
+def turn_left(ctx: Ctx) -> Rig:
+    return _turn_walk(ctx, 1)
+
+
+def turn_right(ctx: Ctx) -> Rig:
+    return _turn_walk(ctx, -1)
+
+
+def walk_circle(ctx: Ctx) -> Rig:
+    g = walk_gait(ctx, speed=1.1)
+    radius = ctx.u(1.0, 2.5)
+    sign = np.where(ctx.rng.random((ctx.B, 1)) < 0.5, 1.0, -1.0)
+    g.yaw_rate = sign * g.v_fwd / radius
+    return gait_rig(ctx, g)
+
+
+def march(ctx: Ctx) -> Rig:
+    g = walk_gait(ctx, speed=0.9)
+    g.clearance = ctx.u(0.22, 0.32) * ctx.amp * ctx.clearance
+    g.p_land, g.p_off = ctx.u(-0.05, 0.05), ctx.u(0.2, 0.35)
+    g.cadence = g.cadence * 0.9
+    g.arm_swing = ctx.u(0.6, 0.9) * ctx.amp
+    g.elbow = ctx.u(0.0, 0.1)
+    g.trunk = 0 * g.trunk - 0.03 + ctx.lean
+    return gait_rig(ctx, g)
+
+
+def tiptoe(ctx: Ctx) -> Rig:
+    g = walk_gait(ctx, speed=0.6)
+    g.stance_pitch = ctx.u(0.5, 0.75)
+    g.p_land = 0 * g.p_land
+    g.p_off = g.stance_pitch + 0.1
+    g.height = g.height + 0.07
+    g.arm_swing = g.arm_swing * 0.5
+    g.elbow = ctx.u(0.6, 1.0)
+    g.clearance = g.clearance * 0.8
+    return gait_rig(ctx, g)
+
+
+def limp(ctx: Ctx) -> Rig:
+    """An uneven walk: the right (hurt) leg is loaded briefly, the left step is hurried."""
+    g = walk_gait(ctx, speed=0.8)
+    g.cadence = g.cadence * 0.8
+    g.duty = ctx.u(0.66, 0.72)
+    g.right_duty = ctx.u(0.5, 0.55)
+    g.right_offset = ctx.u(0.55, 0.6)
+    g.sway = g.sway + ctx.u(0.02, 0.04)
+    g.bob = g.bob * 2
+    return gait_rig(ctx, g)
