@@ -81,8 +81,9 @@ class _Clips:
 
     features: torch.Tensor        # (N, T, 25, 6) canonicalized model features
     texts: list[str]
-    actions: list[str]
-    heldout_phrasing: list[bool]  # text is a phrasing never shown in training
+    actions: list[str]            # manifest "action" ("" when missing)
+    babel: list[list[str]]        # BABEL class candidates of each clip, best first
+    heldout_phrasing: list[bool | None]  # text never shown in training; None = not recorded
     all_texts: list[str] = field(default_factory=list)  # every distinct text of the split
 
 
@@ -96,16 +97,21 @@ def _read_info(data_dir: Path) -> dict:
         raise MclipError(f"{p}: cannot read ({e})") from None
 
 
-def _heldout_phrasings(info: dict) -> set[str]:
-    """Texts the data's writer marked as never shown in training (info.json)."""
-    return set(info.get("heldout_phrasings") or ())
+def _babel_candidates(record: dict) -> list[str]:
+    """A clip's BABEL class names: prepared BABEL data stores its main class as "action"
+    and all of them in params["babel60"]; the synthetic corpus names one in params["babel"]."""
+    params = record.get("params") or {}
+    out = [record.get("action"), params.get("babel")] + list(params.get("babel60") or [])
+    return [str(c) for c in out if c]
 
 
 def _load_clips(data_dir: Path, cfg: EvalConfig, rng: np.random.Generator) -> tuple[_Clips, dict]:
     """At most ``cfg.n`` clips of ``cfg.split``, chosen and ordered by ``rng``.
 
     A clip stored with several phrasings gets one of them (drawn by ``rng``) as its
-    text; every phrasing of the split is a text2motion prompt candidate.
+    text; every phrasing of the split is a text2motion prompt candidate. Whether a
+    clip's phrasing was held out of training is the writer's per-clip flag
+    ``params["heldout_phrasing"]`` (the synthetic corpus sets it).
     """
     from collections import Counter
 
@@ -117,18 +123,20 @@ def _load_clips(data_dir: Path, cfg: EvalConfig, rng: np.random.Generator) -> tu
         raise MclipError(f"--split {cfg.split}: {data_dir} has no such clips (it has: {have})")
     info = _read_info(data_dir)
     ds = ClipDataset(data_dir, cfg.split)
-    heldout = _heldout_phrasings(info)
     chosen = rng.permutation(len(ds))[: cfg.n]
-    texts = []
+    texts, held = [], []
     for i in chosen:
         t = ds.texts[i]
         texts.append(t if isinstance(t, str) else t[int(rng.integers(len(t)))])
+        flag = (ds.records[i].get("params") or {}).get("heldout_phrasing")
+        held.append(None if flag is None else bool(flag))
     every = sorted({p for t in ds.texts for p in ([t] if isinstance(t, str) else t)})
     clips = _Clips(
         features=ds.features[torch.as_tensor(chosen, dtype=torch.long)],
         texts=texts,
         actions=[ds.actions[i] for i in chosen],
-        heldout_phrasing=[t in heldout for t in texts],
+        babel=[_babel_candidates(ds.records[i]) for i in chosen],
+        heldout_phrasing=held,
         all_texts=every,
     )
     return clips, info
@@ -184,40 +192,58 @@ def _reconstruction(eng, clips: _Clips, cfg: EvalConfig, tick) -> tuple[dict, to
     return section, torch.cat(zs), torch.cat(real)
 
 
-def _label_set(clips: _Clips, info: dict, cfg: EvalConfig) -> tuple[str, list[str], list[str]]:
-    """(protocol, class names as stored in the manifest, text fed to the backbone per class)."""
+def _action_label_text(action: str, info: dict) -> str:
+    """The plain label text of an action: the corpus' label ("walk+wave" -> "walk and
+    wave hands", as its own joined phrasing) or the name with "_" as spaces."""
+    labels = {a: d.get("label") for a, d in (info.get("actions") or {}).items() if isinstance(d, dict)}
+    return " and ".join(labels.get(part) or part.replace("_", " ") for part in action.split("+"))
+
+
+def _class_targets(clips: _Clips, info: dict, cfg: EvalConfig) -> tuple[str, list[str], list[str], list[int | None]]:
+    """(protocol, class names, text fed to the backbone per class, class index per clip
+    or None when the clip has no class in the set)."""
     protocol = cfg.labels
     if protocol == "auto":
-        source = str(info.get("source", info.get("dataset", ""))).lower()
+        source = str(info.get("source", "")).lower()
         protocol = "babel60" if "babel" in source else "actions"
     if protocol == "babel60":
+        from .data.babel import normalize_class
         from .label_sets import load_label_set
 
         names = load_label_set("babel60")
-        return protocol, names, list(names)
+        index = {normalize_class(c): i for i, c in enumerate(names)}
+        targets = []
+        for cands in clips.babel:
+            hits = [index[normalize_class(c)] for c in cands if normalize_class(c) in index]
+            targets.append(hits[0] if hits else None)
+        return protocol, names, list(names), targets
     if protocol != "actions":
         raise MclipError(f"--labels: unknown label set {cfg.labels!r} (auto, actions, babel60)")
-    names = sorted(set(clips.actions))
-    label_text = info.get("action_labels") or {}
-    return protocol, names, [label_text.get(a, a.replace("_", " ")) for a in names]
+    names = sorted({a for a in clips.actions if a})
+    index = {a: i for i, a in enumerate(names)}
+    return protocol, names, [_action_label_text(a, info) for a in names], \
+        [index.get(a) for a in clips.actions]
 
 
 def _classification(eng, clips: _Clips, z: torch.Tensor, info: dict, cfg: EvalConfig) -> dict:
-    """Zero-shot top-1/top-5 of cosine(z, label text) against each clip's action."""
-    protocol, names, texts = _label_set(clips, info, cfg)
-    index = {a: i for i, a in enumerate(names)}
-    keep = [i for i, a in enumerate(clips.actions) if a in index]
+    """Zero-shot top-1/top-5 of cosine(z, label text) against each clip's class, for all
+    clips and apart for clips whose phrasing was seen in training / held out."""
+    protocol, names, texts, targets = _class_targets(clips, info, cfg)
+    keep = [i for i, t in enumerate(targets) if t is not None]
     section: dict = {"protocol": protocol, "num_classes": len(names), "n": len(keep),
                      "label_texts": dict(zip(names, texts))}
     if not keep:
         return section
-    text_emb = eng.embed_texts(texts).cpu()   # (C, D)
+    text_emb = eng.embed_texts(texts).cpu()                                # (C, D) unit
     zk = torch.nn.functional.normalize(z[keep].float(), dim=-1)            # (K, D)
     logits = zk @ text_emb.T                                               # (K, C) cosines
-    labels = torch.tensor([index[clips.actions[i]] for i in keep])
-    heldout = torch.tensor([clips.heldout_phrasing[i] for i in keep])
-    groups = {"all": torch.ones_like(heldout), "seen_phrasing": ~heldout, "heldout_phrasing": heldout}
+    labels = torch.tensor([targets[i] for i in keep])
+    flags = [clips.heldout_phrasing[i] for i in keep]
+    groups = {"all": [True] * len(keep),
+              "seen_phrasing": [f is False for f in flags],
+              "heldout_phrasing": [f is True for f in flags]}
     for name, mask in groups.items():
+        mask = torch.tensor(mask)
         if int(mask.sum()) == 0:
             continue
         acc = M.topk_accuracy(logits[mask], labels[mask], ks=(1, 5))

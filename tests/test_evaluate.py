@@ -138,7 +138,8 @@ PHRASINGS = {  # per action: the first 4 are "seen in training", the last 4 held
 @pytest.fixture(scope="module")
 def eval_data(tmp_path_factory):
     """A dataset folder in the on-disk shard format: the tiny model's four actions, with
-    unseen variants (3+) in the test split, and info.json marking held-out phrasings."""
+    unseen variants (3+) in the test split, each clip flagged with whether its phrasing
+    was held out of training (as the synthetic corpus writes it)."""
     from tiny_model import make_clip
 
     from mclip.data.dataset import write_dataset
@@ -149,11 +150,10 @@ def eval_data(tmp_path_factory):
             m = make_clip(action, variant=3 + k)
             poses.append(m.poses.reshape(60, 72))
             trans.append(m.trans)
-            records.append({"text": text, "action": action, "split": "test"})
-    heldout = sorted(t for texts in PHRASINGS.values() for t in texts[4:])
+            records.append({"text": text, "action": action, "split": "test",
+                            "params": {"heldout_phrasing": k >= 4}})
     root = tmp_path_factory.mktemp("evaldata") / "data"
-    return write_dataset(root, np.stack(poses), np.stack(trans), records,
-                         info={"heldout_phrasings": heldout})
+    return write_dataset(root, np.stack(poses), np.stack(trans), records)
 
 
 class _KnownErrorModel(torch.nn.Module):
@@ -317,3 +317,12 @@ def test_interrupt_keeps_finished_sections(tiny_engine, eval_data, tmp_path):
     res = json.loads(out.read_text())
     assert res["meta"]["complete"] is False
     assert "reconstruction" in res and "classification" in res and "text2motion" not in res
+
+
+def test_label_texts_of_plain_and_layered_actions():
+    from mclip.evaluate import _action_label_text
+
+    info = {"actions": {"walk": {"label": "walk"}, "wave": {"label": "wave hands"}}}
+    assert _action_label_text("walk", info) == "walk"
+    assert _action_label_text("walk+wave", info) == "walk and wave hands"
+    assert _action_label_text("side_step", {}) == "side step"
