@@ -238,6 +238,9 @@ def train_cmd(
     epochs: Optional[float] = typer.Option(None, "--epochs", help="Epochs when --steps is not given. [default: 100]"),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Clips per step (per process). [default: 32]"),
     lr: Optional[float] = typer.Option(None, "--lr", help="AdamW learning rate. [default: 1e-4]"),
+    lr_schedule: Optional[str] = typer.Option(None, "--lr-schedule", help="constant (the paper) or cosine "
+                                              "(to lr/10 at the end). [default: constant]"),
+    warmup_steps: Optional[int] = typer.Option(None, "--warmup-steps", help="Linear lr warm-up steps. [default: 0]"),
     text_loss: Optional[bool] = typer.Option(None, "--text-loss/--no-text-loss", help="Align z to label texts."),
     image_loss: Optional[bool] = typer.Option(None, "--image-loss/--no-image-loss",
                                               help="Align z to rendered frames (backbones with an image tower)."),
@@ -261,7 +264,7 @@ def train_cmd(
     from .train import TrainConfig, load_train_config, train
 
     flags = dict(data=data, out=str(out), model=model, backbone=backbone, steps=steps, epochs=epochs,
-                 batch_size=batch_size, lr=lr, text_loss=text_loss, image_loss=image_loss,
+                 batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, warmup_steps=warmup_steps, text_loss=text_loss, image_loss=image_loss,
                  device=device, seed=seed, ckpt_every=ckpt_every, val_every=val_every,
                  sample_every=sample_every, smpl_dir=smpl_dir, synth_clips=synth_clips, threads=threads,
                  amass_dir=amass_dir, babel_dir=babel_dir)

@@ -51,6 +51,8 @@ class TrainConfig:
     batch_size: int = 32              # per process (the paper: 20)
     lr: float = 1e-4
     weight_decay: float = 0.01        # AdamW
+    lr_schedule: str = "constant"     # "constant" (the paper) or "cosine" (decays to lr/10)
+    warmup_steps: int = 0             # linear warm-up from 0 (helps higher lr on short runs)
     steps: int | None = None          # total optimiser steps; None -> epochs
     epochs: float = 100.0             # the paper's 100 epochs, used when steps is None
     lambda_rot: float = 100.0         # eq. (1) weights, as the authors' code
@@ -216,12 +218,13 @@ def embed_texts(backbone, texts: list[str], cache_dir: Path) -> torch.Tensor:
 
 
 def embed_images(backbone, features: torch.Tensor, seed: int, batch: int = 64) -> torch.Tensor:
-    """Render one random frame of each clip and embed it with the image tower.
+    """Render one random frame of each clip (``render.pose_images``, a shaded figure) and
+    embed it with the backbone's image tower.
 
     features: (N, T, 25, 6). Returns (N, D). The frame choice is seeded, so the cache is
     reproducible (paper 4.1: "a random frame to be rendered" per sequence).
     """
-    from .render import pose_image
+    from .render import pose_images
     from .representation import from_features
     from .skeleton import forward_kinematics
 
@@ -234,7 +237,7 @@ def embed_images(backbone, features: torch.Tensor, seed: int, batch: int = 64) -
                                          frames[s:s + batch]]            # (b, 25, 6)
             rotmats, trans = from_features(x)
             joints = forward_kinematics(rotmats, trans).numpy()           # (b, 24, 3)
-            images = np.stack([pose_image(j) for j in joints])             # (b, H, W, 3) uint8
+            images = pose_images(joints)                                   # (b, H, W, 3) uint8
             out.append(torch.as_tensor(backbone.encode_image(images)).float().cpu())
     return torch.cat(out)
 
@@ -248,6 +251,24 @@ def _cached(path: Path, make, d: Dist):
         _atomic_torch_save(make(), path)
     _barrier(d)
     return torch.load(path, weights_only=True)
+
+
+# ------------------------------------------------------------------ schedule
+
+
+def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
+    """The lr for optimiser step ``step`` (0-based): a pure function, so resuming needs
+    no scheduler state. Linear warm-up, then constant or cosine down to lr / 10."""
+    lr = cfg.lr
+    if cfg.warmup_steps > 0 and step < cfg.warmup_steps:
+        return lr * (step + 1) / cfg.warmup_steps
+    if cfg.lr_schedule == "cosine":
+        span = max(1, total - cfg.warmup_steps)
+        t = min(1.0, (step - cfg.warmup_steps) / span)
+        return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
+    if cfg.lr_schedule != "constant":
+        raise MclipError(f"lr_schedule: 'constant' or 'cosine', got '{cfg.lr_schedule}'")
+    return lr
 
 
 # ------------------------------------------------------------------ batches
@@ -502,6 +523,7 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
     total = cfg.steps if cfg.steps is not None else math.ceil(cfg.epochs * per_epoch)
     stop_at = total if max_steps_this_call is None else min(total, step + max_steps_this_call)
     weights = cfg.loss_weights()
+    learning_rate(cfg, 0, total)             # reject a bad schedule name before any work
     train_cfg_dict = asdict(cfg)
 
     if val_ds is not None:
@@ -549,6 +571,8 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
             task = progress.add_task("", total=total, completed=step)
             while step < stop_at and not flag.stop:
                 epoch, idx = next(batches)
+                for group in optimizer.param_groups:
+                    group["lr"] = learning_rate(cfg, step, total)
                 x = train_ds.features[idx].to(device, non_blocking=True)
                 temb = table.lookup([train_ds.text(i) for i in idx]).to(device) if table else None
                 iemb = image_emb[idx].to(device) if image_emb is not None else None
@@ -566,7 +590,8 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
                     f"{k} {v:.4g}" for k, v in result.last_losses.items()))
                 if step % cfg.log_every == 0:
                     rate = clips_done / max(time.perf_counter() - t0, 1e-9)
-                    log({"step": step, "epoch": epoch, "clips_per_s": rate, **result.last_losses})
+                    log({"step": step, "epoch": epoch, "lr": optimizer.param_groups[0]["lr"],
+                         "clips_per_s": rate, **result.last_losses})
                 if val_feats is not None and (step % cfg.val_every == 0 or step == total) and d.main:
                     vt = val_texts if table is not None else None
                     val = _validate(model, val_feats, vt, table, body, weights, cfg.batch_size, device)

@@ -233,3 +233,41 @@ def test_release_export_is_half_precision_and_loads(saved, tmp_path):
     model.eval()
     with torch.no_grad():
         assert torch.allclose(loaded(x)[0], model(x)[0], atol=2e-2)
+
+
+def test_learning_rate_schedule():
+    from mclip.train import learning_rate
+
+    c = TrainConfig(lr=1e-3, warmup_steps=10, lr_schedule="cosine")
+    assert learning_rate(c, 0, 110) == pytest.approx(1e-4)            # warm-up 1/10
+    assert learning_rate(c, 9, 110) == pytest.approx(1e-3)
+    assert learning_rate(c, 10, 110) == pytest.approx(1e-3)           # cosine starts at lr
+    assert learning_rate(c, 60, 110) == pytest.approx(1e-3 * (0.1 + 0.45))  # half way
+    assert learning_rate(c, 110, 110) == pytest.approx(1e-4)          # ends at lr / 10
+    assert learning_rate(TrainConfig(lr=1e-4), 500, 1000) == 1e-4      # the paper: constant
+    with pytest.raises(MclipError, match="lr_schedule"):
+        learning_rate(TrainConfig(lr_schedule="steps"), 0, 10)
+
+
+def test_image_loss_with_a_tiny_clip(data_dir, tiny_model, tmp_path):
+    """The image path for real: open_clip model (tiny, random weights), rendered frames."""
+    from mclip.backbones import load_backbone, register_tiny_clip
+    from mclip.data.dataset import ClipDataset
+    from mclip.render import pose_images
+    from mclip.representation import from_features
+    from mclip.skeleton import forward_kinematics
+
+    clip = load_backbone("clip", model_name=register_tiny_clip(), pretrained=None)
+    out = tmp_path / "run"
+    res = train(cfg_for(data_dir, tiny_model, out, steps=3, val_every=100), backbone=clip)
+    assert "image" in res.last_losses and 0 <= res.last_losses["image"] <= 2
+    assert load_checkpoint(out / "last.pt")[1].latent_dim == clip.dim
+    cached = torch.load(next((out / "cache").glob("image_*.pt")))
+    ds = ClipDataset(data_dir, "train")
+    assert cached.shape == (len(ds), clip.dim)
+    # each cached embedding is the image tower's view of one frame of its own clip
+    for k in (0, 5):
+        rot, tr = from_features(ds.features[k])
+        every_frame = clip.encode_image(pose_images(forward_kinematics(rot, tr).numpy()))
+        cos = every_frame @ cached[k] / (every_frame.norm(dim=-1) * cached[k].norm())
+        assert cos.max().item() == pytest.approx(1.0, abs=1e-4)
