@@ -299,14 +299,15 @@ class Engine:
         """(plan, (W, D) unit latents of the motion's windows)."""
         m = self.load(motion)
         plan, feats, _ = self._windows(m)
-        return plan, self._encode_features(feats)
+        return plan, torch.nn.functional.normalize(self._encode_features(feats), dim=-1)
 
     def _encode_features(self, feats: torch.Tensor) -> torch.Tensor:
+        """(W, 60, 25, 6) -> (W, D) raw encoder outputs (not normalised: a model trained
+        with ``normalize_latent=False`` decodes them as they are)."""
         out = []
         with torch.no_grad():
             for i in range(0, feats.shape[0], DECODE_BATCH):
-                z = self.model.encode(feats[i:i + DECODE_BATCH].to(self.device))
-                out.append(torch.nn.functional.normalize(z.float(), dim=-1))
+                out.append(self.model.encode(feats[i:i + DECODE_BATCH].to(self.device)).float())
         return torch.cat(out, dim=0)
 
     def motion_latent(self, motion: MotionLike) -> torch.Tensor:
@@ -415,7 +416,10 @@ class Engine:
         if not (add or sub or add_motion or sub_motion):
             raise MclipError("edit: nothing to do; give --add, --sub, --add-motion or --sub-motion")
         direction = self.edit_direction(add, sub, add_motion, sub_motion)
-        return self._edit_windows(motion, lambda z: z + float(scale) * direction)
+        # Unit directions are scaled to each window's latent length, so the edit means
+        # the same whether or not the decoder normalises its input.
+        return self._edit_windows(
+            motion, lambda z: z + float(scale) * z.norm(dim=-1, keepdim=True) * direction)
 
     def reconstruct(self, motion: MotionLike) -> Motion:
         """The motion passed through the auto-encoder (encode + decode), window by window."""
