@@ -335,25 +335,39 @@ class TrainResult:
 
 
 class _StopFlag:
-    """SIGINT sets a flag; the loop finishes its step, saves and stops (no half state)."""
+    """Ctrl-C (SIGINT) or SIGTERM (a job scheduler) sets a flag; the loop finishes its
+    step, saves and stops, so no half-updated state is ever written."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
         self.stop = False
-        self._old = None
+        self._old: dict = {}
 
     def __enter__(self):
         if threading_main():
-            self._old = signal.signal(signal.SIGINT, self._handle)
+            self._old = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
 
     def _handle(self, signum, frame):
-        if self.stop:  # a second Ctrl-C: stop now
+        if self.stop:  # a second Ctrl-C: stop now (the last checkpoint stays)
             raise KeyboardInterrupt
         self.stop = True
 
     def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+        for s, old in self._old.items():
+            signal.signal(s, old)
+
+
+def stop_requested(flag: _StopFlag, d: Dist, device) -> bool:
+    """Whether any process got Ctrl-C: all ranks must stop at the same step, or the
+    next collective (gradient all-reduce, checkpoint gather) would hang."""
+    if not d.enabled:
+        return flag.stop
+    t = torch.tensor([1.0 if flag.stop else 0.0], device=device)
+    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+    flag.stop = bool(t.item())
+    return flag.stop
 
 
 def threading_main() -> bool:
@@ -569,7 +583,7 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
     try:
         with _StopFlag() as flag, progress:
             task = progress.add_task("", total=total, completed=step)
-            while step < stop_at and not flag.stop:
+            while step < stop_at and not stop_requested(flag, d, device):
                 epoch, idx = next(batches)
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate(cfg, step, total)
