@@ -236,6 +236,7 @@ class Engine:
                 f"backbone '{backbone.name}' ({backbone.dim})")
         self.backbone = backbone
         self.frames = int(self.config.num_frames)
+        self._rest0_xy = torch.as_tensor(skeleton.REST_JOINTS[0, :2], dtype=torch.float32)
         self._text_cache: dict[str, torch.Tensor] = {}
         self._checkpoint_id: str | None = None
 
@@ -326,8 +327,9 @@ class Engine:
                 R, t = from_features(x.float().cpu())
                 # Training clips are canonical (first-frame pelvis over the origin); make
                 # the decoded start exact so a window put back lands where it came from.
+                # pelvis = REST_JOINTS[0] + trans (smplx), so trans_xy(0) = -rest0_xy.
                 t = t.clone()
-                t[..., :2] -= t[..., :1, :2].clone()
+                t[..., :2] -= t[..., :1, :2].clone() + self._rest0_xy
                 Rs.append(R)
                 ts.append(t)
         return torch.cat(Rs), torch.cat(ts)
