@@ -162,9 +162,25 @@ def _joints(x: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------- the run
 
 
+PLAUSIBILITY_KEYS = ("foot_skate_mm", "ground_penetration_mm", "jerk")
+
+
 def _plausibility(joints: torch.Tensor) -> dict[str, float]:
-    """(N, T, 24, 3) joints, metres, z-up, 30 fps -> mean foot skate, ground penetration, jerk."""
-    raise NotImplementedError  # the corpus metrics module (mclip.data.synth) provides these
+    """Physical plausibility of clips, from the corpus' own metrics (mclip.data.synth.metrics).
+
+    joints: (N, T, 24, 3) metres, z-up world, floor at z = 0, 30 fps.
+    returns means over the N clips of: foot_skate_mm (horizontal slide of a planted foot
+    joint per contact frame), ground_penetration_mm (deepest body-surface point below
+    the floor in the clip), jerk (mean joint jerk, m/s^3).
+    """
+    from .data.synth import metrics as pm
+
+    j = joints.detach().cpu().double().numpy()
+    return {
+        "foot_skate_mm": float(pm.foot_skate(j).mean() * 1000.0),
+        "ground_penetration_mm": float(pm.ground_penetration(j).mean() * 1000.0),
+        "jerk": float(pm.jerk(j).mean()),
+    }
 
 
 def _reconstruction(eng, clips: _Clips, cfg: EvalConfig, tick) -> tuple[dict, torch.Tensor, torch.Tensor]:

@@ -256,7 +256,6 @@ def test_babel60_protocol_keeps_only_babel60_actions(tiny_engine, eval_data):
 
 
 def test_cli_end_to_end_writes_valid_json(tiny_checkpoint, eval_data, tmp_path, capsys):
-    pytest.importorskip("mclip.data.synth.metrics")  # plausibility metrics: not landed yet
     from mclip.cli import main
 
     out = tmp_path / "eval.json"
@@ -270,7 +269,20 @@ def test_cli_end_to_end_writes_valid_json(tiny_checkpoint, eval_data, tmp_path, 
     assert t2m["n"] == 32 and 0 <= t2m["r_precision_top1"] <= t2m["r_precision_top3"] <= 1
     assert -1 <= t2m["text_motion_cosine"] <= 1
     for group in ("generated", "real"):
-        assert set(t2m["plausibility"][group]) >= {"foot_skate", "ground_penetration", "jerk"}
+        assert set(t2m["plausibility"][group]) == {"foot_skate_mm", "ground_penetration_mm", "jerk"}
+    # The real clips' plausibility equals the corpus metrics on the stored clips as they
+    # are: canonicalizing (a turn about z and a shift in xy) changes none of them.
+    from mclip.data.synth import metrics as pm
+    from mclip.skeleton import joints_from_axis_angle
+
+    shard = np.load(eval_data / "shards" / "shard_00000.npz")
+    raw = np.stack([joints_from_axis_angle(p.reshape(60, 24, 3), t)
+                    for p, t in zip(shard["poses"], shard["trans"])]).astype(np.float64)
+    real = t2m["plausibility"]["real"]
+    assert real["foot_skate_mm"] == pytest.approx(pm.foot_skate(raw).mean() * 1000, rel=1e-3, abs=1e-3)
+    assert real["ground_penetration_mm"] == pytest.approx(pm.ground_penetration(raw).mean() * 1000,
+                                                          rel=1e-3, abs=1e-3)
+    assert real["jerk"] == pytest.approx(pm.jerk(raw).mean(), rel=1e-3)
     assert itp["steps"] == 5 and len(itp["plausibility_per_step"]) == 5
     assert itp["max_step_ratio"] >= 1.0
     for k, v in itp["plausibility_max"].items():

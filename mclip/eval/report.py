@@ -25,18 +25,18 @@ TABLE_ROWS: list[tuple[str, str, str, str]] = [
     ("text2motion", "r_precision_top1", "R-precision top-1 (of 32)", "%"),
     ("text2motion", "r_precision_top3", "R-precision top-3 (of 32)", "%"),
     ("text2motion", "text_motion_cosine", "cos(prompt, re-encoded motion)", ""),
-    ("text2motion", "plausibility.generated.foot_skate", "foot skate, generated", ""),
-    ("text2motion", "plausibility.real.foot_skate", "foot skate, real clips", ""),
-    ("text2motion", "plausibility.generated.ground_penetration", "ground penetration, generated", ""),
-    ("text2motion", "plausibility.real.ground_penetration", "ground penetration, real clips", ""),
-    ("text2motion", "plausibility.generated.jerk", "jerk, generated", ""),
-    ("text2motion", "plausibility.real.jerk", "jerk, real clips", ""),
+    ("text2motion", "plausibility.generated.foot_skate_mm", "foot skate, generated", "mm"),
+    ("text2motion", "plausibility.real.foot_skate_mm", "foot skate, real clips", "mm"),
+    ("text2motion", "plausibility.generated.ground_penetration_mm", "ground penetration, generated", "mm"),
+    ("text2motion", "plausibility.real.ground_penetration_mm", "ground penetration, real clips", "mm"),
+    ("text2motion", "plausibility.generated.jerk", "jerk, generated", "m/s3"),
+    ("text2motion", "plausibility.real.jerk", "jerk, real clips", "m/s3"),
     ("interpolation", "step_mpjpe_mm", "mean step between neighbours", "mm"),
     ("interpolation", "max_step_ratio", "largest / mean step (1 = even)", ""),
     ("interpolation", "step_cv", "step size coeff. of variation", ""),
-    ("interpolation", "plausibility_max.foot_skate", "foot skate, worst step", ""),
-    ("interpolation", "plausibility_max.ground_penetration", "ground penetration, worst step", ""),
-    ("interpolation", "plausibility_max.jerk", "jerk, worst step", ""),
+    ("interpolation", "plausibility_max.foot_skate_mm", "foot skate, worst step", "mm"),
+    ("interpolation", "plausibility_max.ground_penetration_mm", "ground penetration, worst step", "mm"),
+    ("interpolation", "plausibility_max.jerk", "jerk, worst step", "m/s3"),
 ]
 
 
@@ -60,6 +60,8 @@ def format_value(value, unit: str) -> str:
         return f"{100.0 * value:.1f} %"
     if unit in ("mm", "deg"):
         return f"{value:.1f} {unit}"
+    if unit:
+        return f"{value:.4g} {unit}"
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
