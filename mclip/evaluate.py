@@ -85,6 +85,7 @@ class _Clips:
     babel: list[list[str]]        # BABEL class candidates of each clip, best first
     heldout_phrasing: list[bool | None]  # text never shown in training; None = not recorded
     all_texts: list[str] = field(default_factory=list)  # every distinct text of the split
+    split_actions: list[str] = field(default_factory=list)  # every distinct action of the split
 
 
 def _read_info(data_dir: Path) -> dict:
@@ -138,6 +139,7 @@ def _load_clips(data_dir: Path, cfg: EvalConfig, rng: np.random.Generator) -> tu
         babel=[_babel_candidates(ds.records[i]) for i in chosen],
         heldout_phrasing=held,
         all_texts=every,
+        split_actions=sorted({a for a in ds.actions if a}),
     )
     return clips, info
 
@@ -177,6 +179,7 @@ def _plausibility(joints: torch.Tensor) -> dict[str, float]:
 
     j = joints.detach().cpu().double().numpy()
     return {
+        "n": int(j.shape[0]),
         "foot_skate_mm": float(pm.foot_skate(j).mean() * 1000.0),
         "ground_penetration_mm": float(pm.ground_penetration(j).mean() * 1000.0),
         "jerk": float(pm.jerk(j).mean()),
@@ -235,7 +238,7 @@ def _class_targets(clips: _Clips, info: dict, cfg: EvalConfig) -> tuple[str, lis
         return protocol, names, list(names), targets
     if protocol != "actions":
         raise MclipError(f"--labels: unknown label set {cfg.labels!r} (auto, actions, babel60)")
-    names = sorted({a for a in clips.actions if a})
+    names = list(clips.split_actions)          # the whole split's, however few clips are scored
     index = {a: i for i, a in enumerate(names)}
     return protocol, names, [_action_label_text(a, info) for a in names], \
         [index.get(a) for a in clips.actions]
@@ -285,9 +288,9 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
     rp = M.r_precision(motion_emb, text_emb, group_size=cfg.group_size, ks=(1, 3))
     return {
         "n": len(prompts),
-        "group_size": cfg.group_size,
-        "r_precision_top1": rp[1],
-        "r_precision_top3": rp[3],
+        # scored in whole groups: 1 true prompt + group_size - 1 others
+        "r_precision": {"n": (len(prompts) // cfg.group_size) * cfg.group_size,
+                        "group_size": cfg.group_size, "top1": rp[1], "top3": rp[3]},
         "text_motion_cosine": M.mean_cosine(motion_emb, text_emb),
         "plausibility": {"generated": _plausibility(torch.cat(gen_joints)),
                          "real": _plausibility(real_joints)},
@@ -322,7 +325,7 @@ def _interpolation(eng, z: torch.Tensor, cfg: EvalConfig, rng: np.random.Generat
         tick(1)
     joints = torch.stack(joints)                                           # (S, P, T, 24, 3)
     per_step_metrics = [_plausibility(j) for j in joints]
-    worst = {k: max(m[k] for m in per_step_metrics) for k in per_step_metrics[0]}
+    worst = {k: max(m[k] for m in per_step_metrics) for k in PLAUSIBILITY_KEYS}
     return {"n": pairs, "steps": cfg.interp_steps, "path": "slerp", **M.path_smoothness(joints),
             "plausibility_max": worst, "plausibility_per_step": per_step_metrics}
 

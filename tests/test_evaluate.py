@@ -107,11 +107,11 @@ def test_path_smoothness():
 def test_report_json_is_atomic_valid_and_nan_safe(tmp_path):
     res = {"meta": {"data": "x", "split": "test"},
            "reconstruction": {"n": 3, "mpjpe_mm": 12.5},
-           "text2motion": {"n": 10, "r_precision_top1": float("nan")}}
+           "text2motion": {"n": 10, "r_precision": {"n": 0, "top1": float("nan")}}}
     out = write_json(res, tmp_path / "r.json")
     back = json.loads(out.read_text())
     assert back["reconstruction"]["mpjpe_mm"] == 12.5
-    assert back["text2motion"]["r_precision_top1"] is None
+    assert back["text2motion"]["r_precision"]["top1"] is None
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temp file left
     from rich.console import Console
 
@@ -228,6 +228,9 @@ def test_harness_is_deterministic_and_matches_engine_classify(tiny_engine, eval_
     cls = a["classification"]
     assert cls["protocol"] == "actions" and cls["num_classes"] == 4
     assert cls["seen_phrasing"]["n"] + cls["heldout_phrasing"]["n"] == cls["all"]["n"] == 20
+    # the label set is the split's actions, however few clips are scored
+    two = evaluate(tiny_engine, eval_data, n=2, seed=3, config=cfg)["classification"]
+    assert two["num_classes"] == 4 and two["all"]["n"] == 2
 
     # the same top-1 through the engine's own classify (softmax over label embeddings)
     # on every clip: all 32 clips, so compare with the harness on n = 32
@@ -266,10 +269,11 @@ def test_cli_end_to_end_writes_valid_json(tiny_checkpoint, eval_data, tmp_path, 
     assert res["meta"]["complete"] is True and res["meta"]["n_clips"] == 32
     rec, t2m, itp = res["reconstruction"], res["text2motion"], res["interpolation"]
     assert rec["mpjpe_mm"] >= rec["root_aligned_mpjpe_mm"] * 0.5 > 0
-    assert t2m["n"] == 32 and 0 <= t2m["r_precision_top1"] <= t2m["r_precision_top3"] <= 1
+    rp = t2m["r_precision"]
+    assert t2m["n"] == 32 and rp["n"] == 32 and 0 <= rp["top1"] <= rp["top3"] <= 1
     assert -1 <= t2m["text_motion_cosine"] <= 1
     for group in ("generated", "real"):
-        assert set(t2m["plausibility"][group]) == {"foot_skate_mm", "ground_penetration_mm", "jerk"}
+        assert set(t2m["plausibility"][group]) == {"n", "foot_skate_mm", "ground_penetration_mm", "jerk"}
     # The real clips' plausibility equals the corpus metrics on the stored clips as they
     # are: canonicalizing (a turn about z and a shift in xy) changes none of them.
     from mclip.data.synth import metrics as pm
@@ -285,6 +289,7 @@ def test_cli_end_to_end_writes_valid_json(tiny_checkpoint, eval_data, tmp_path, 
     assert real["jerk"] == pytest.approx(pm.jerk(raw).mean(), rel=1e-3)
     assert itp["steps"] == 5 and len(itp["plausibility_per_step"]) == 5
     assert itp["max_step_ratio"] >= 1.0
+    assert set(itp["plausibility_max"]) == {"foot_skate_mm", "ground_penetration_mm", "jerk"}
     for k, v in itp["plausibility_max"].items():
         assert v == pytest.approx(max(step[k] for step in itp["plausibility_per_step"]))
     printed = capsys.readouterr().out

@@ -16,14 +16,15 @@ TABLE_ROWS: list[tuple[str, str, str, str]] = [
     ("reconstruction", "mpjpe_mm", "MPJPE (with root translation)", "mm"),
     ("reconstruction", "root_aligned_mpjpe_mm", "MPJPE (root-aligned)", "mm"),
     ("reconstruction", "rotation_error_deg", "mean rotation geodesic error", "deg"),
+    ("classification", "num_classes", "label set size", ""),
     ("classification", "all.top1", "zero-shot top-1 (all clips)", "%"),
     ("classification", "all.top5", "zero-shot top-5 (all clips)", "%"),
     ("classification", "seen_phrasing.top1", "top-1, phrasing seen in training", "%"),
     ("classification", "seen_phrasing.top5", "top-5, phrasing seen in training", "%"),
     ("classification", "heldout_phrasing.top1", "top-1, held-out phrasing", "%"),
     ("classification", "heldout_phrasing.top5", "top-5, held-out phrasing", "%"),
-    ("text2motion", "r_precision_top1", "R-precision top-1 (of 32)", "%"),
-    ("text2motion", "r_precision_top3", "R-precision top-3 (of 32)", "%"),
+    ("text2motion", "r_precision.top1", "R-precision top-1 (of 32)", "%"),
+    ("text2motion", "r_precision.top3", "R-precision top-3 (of 32)", "%"),
     ("text2motion", "text_motion_cosine", "cos(prompt, re-encoded motion)", ""),
     ("text2motion", "plausibility.generated.foot_skate_mm", "foot skate, generated", "mm"),
     ("text2motion", "plausibility.real.foot_skate_mm", "foot skate, real clips", "mm"),
@@ -72,7 +73,9 @@ def results_table(results: dict):
     from rich.table import Table
 
     meta = results.get("meta", {})
-    title = f"mclip eval - {meta.get('data', '?')} [{meta.get('split', '?')}]"
+    from rich.markup import escape
+
+    title = escape(f"mclip eval - {meta.get('data', '?')} [{meta.get('split', '?')} split]")
     table = Table(title=title)
     table.add_column("section", style="cyan")
     table.add_column("metric")
