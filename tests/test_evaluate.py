@@ -10,6 +10,7 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
+from mclip.errors import MclipError
 from mclip.eval import metrics as M
 from mclip.eval.report import results_table, write_json
 
@@ -343,3 +344,23 @@ def test_label_texts_of_plain_and_layered_actions():
     assert _action_label_text("walk", info) == "walk"
     assert _action_label_text("walk+wave", info) == "walk and wave hands"
     assert _action_label_text("side_step", {}) == "side step"
+
+
+def test_babel_data_uses_babel60_and_val_split(tiny_engine, eval_data, tmp_path):
+    """Prepared AMASS+BABEL data (info source "AMASS + BABEL", train/val only, the main
+    BABEL-60 class as "action") is scored on the BABEL-60 classes automatically."""
+    from mclip.data.dataset import read_manifest, write_dataset
+    from mclip.evaluate import EvalConfig, evaluate
+
+    shard = np.load(eval_data / "shards" / "shard_00000.npz")
+    babel_class = {"walk": "walk", "sit": "sit", "jump": "jump", "wave": "greet"}
+    recs = [{"text": r["text"], "action": babel_class[r["action"]], "split": "val",
+             "params": {"babel60": [babel_class[r["action"]]]}} for r in read_manifest(eval_data)]
+    root = write_dataset(tmp_path / "babel", shard["poses"], shard["trans"], recs,
+                         info={"source": "AMASS + BABEL"})
+    cfg = EvalConfig(sections=("classification",))
+    with pytest.raises(MclipError, match="has no such clips.*val \\(32 clips\\)"):
+        evaluate(tiny_engine, root, split="test", config=cfg)
+    cls = evaluate(tiny_engine, root, split="val", n=32, config=cfg)["classification"]
+    assert cls["protocol"] == "babel60" and cls["num_classes"] == 60 and cls["all"]["n"] == 32
+    assert "seen_phrasing" not in cls and "heldout_phrasing" not in cls  # BABEL records no flag
