@@ -749,12 +749,7 @@ def eval_cmd(
     from .eval.report import results_table, write_json
     from .evaluate import SECTIONS, EvalConfig, evaluate
 
-    sections = SECTIONS
-    if only:
-        sections = tuple(s.strip() for s in only.split(",") if s.strip())
-        bad = [s for s in sections if s not in SECTIONS]
-        if bad or not sections:
-            raise MclipError(f"--only: unknown section(s) {bad} (choose from {', '.join(SECTIONS)})")
+    sections = SECTIONS if only is None else tuple(s.strip() for s in only.split(",") if s.strip())
     if json_out is not None and json_out.is_dir():
         raise MclipError(f"{json_out}: is a directory, expected a .json file name")
     cfg = EvalConfig(labels=labels, interp_steps=steps, sections=sections, device=device)

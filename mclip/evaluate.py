@@ -12,18 +12,23 @@
                     (top-1/3 among 32) and mean cosine(prompt, re-encoded motion),
                     plus physical plausibility (foot skate, ground penetration, jerk)
                     of the generated motion next to the same metrics on real clips.
-4. interpolation    decode a straight line between two clips' latents at S steps:
-                    plausibility at the worst step and how evenly the path moves.
+4. interpolation    decode S evenly spaced points of the great-circle path (slerp)
+                    between two clips' latents: plausibility at the worst step and
+                    how evenly the decoded motion changes along the path.
 
 Everything runs in ``torch.no_grad`` in eval mode, batch by batch, with one seed
 deciding which clips, prompts and pairs are used, so the same call gives the same
-numbers. All motion is compared in the canonical frame (``representation.canonicalize``:
-first frame faces -y, pelvis above the origin), z-up world, metres, 30 fps.
+numbers (each section draws from its own stream of that seed, so running one section
+alone gives the same numbers as in a full run). All motion is compared in the
+canonical frame (``representation.canonicalize``: first frame faces -y, pelvis above
+the origin, height kept), z-up world, metres, 30 fps. Generated motion is the raw
+decoder output: unlike ``Engine.text2motion`` it is not moved onto the floor, so ground
+penetration and floating measure the model itself.
 """
 from __future__ import annotations
 
 import json
-import math
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -37,6 +42,7 @@ from .eval import metrics as M
 __all__ = ["EvalConfig", "evaluate", "SECTIONS"]
 
 SECTIONS = ("reconstruction", "classification", "text2motion", "interpolation")
+LABEL_SETS = ("auto", "actions", "babel60")
 
 
 @dataclass
@@ -236,8 +242,6 @@ def _class_targets(clips: _Clips, info: dict, cfg: EvalConfig) -> tuple[str, lis
             hits = [index[normalize_class(c)] for c in cands if normalize_class(c) in index]
             targets.append(hits[0] if hits else None)
         return protocol, names, list(names), targets
-    if protocol != "actions":
-        raise MclipError(f"--labels: unknown label set {cfg.labels!r} (auto, actions, babel60)")
     names = list(clips.split_actions)          # the whole split's, however few clips are scored
     index = {a: i for i, a in enumerate(names)}
     return protocol, names, [_action_label_text(a, info) for a in names], \
@@ -330,6 +334,26 @@ def _interpolation(eng, z: torch.Tensor, cfg: EvalConfig, rng: np.random.Generat
             "plausibility_max": worst, "plausibility_per_step": per_step_metrics}
 
 
+def _rng(seed: int, stream: str) -> np.random.Generator:
+    """An independent random stream per purpose, all fixed by ``seed``."""
+    return np.random.default_rng([int(seed), zlib.crc32(stream.encode())])
+
+
+def _check_config(cfg: EvalConfig) -> None:
+    """User errors in the knobs, before anything slow happens."""
+    if cfg.n < 1:
+        raise MclipError(f"--n {cfg.n}: must be at least 1")
+    if cfg.interp_steps < 5:
+        raise MclipError(f"--steps {cfg.interp_steps}: must be at least 5")
+    if cfg.labels not in LABEL_SETS:
+        raise MclipError(f"--labels {cfg.labels}: unknown (choose from {', '.join(LABEL_SETS)})")
+    unknown = [s for s in cfg.sections if s not in SECTIONS]
+    if unknown or not cfg.sections:
+        raise MclipError(f"--only: unknown section(s) {unknown} (choose from {', '.join(SECTIONS)})")
+    if cfg.batch_size < 1 or cfg.group_size < 2 or cfg.interp_pairs < 1:
+        raise MclipError("evaluate: batch_size, interp_pairs must be >= 1 and group_size >= 2")
+
+
 def evaluate(
     engine_or_checkpoint,
     data_dir: str | Path,
@@ -355,18 +379,11 @@ def evaluate(
     from dataclasses import replace
 
     cfg = replace(config or EvalConfig(), split=split, n=int(n), seed=int(seed))
-    if cfg.n < 1:
-        raise MclipError("--n: must be at least 1")
-    if cfg.interp_steps < 5:
-        raise MclipError("interp_steps: must be at least 5")
-    unknown = set(cfg.sections) - set(SECTIONS)
-    if unknown:
-        raise MclipError(f"sections: unknown {sorted(unknown)} (known: {', '.join(SECTIONS)})")
+    _check_config(cfg)
     data_dir = Path(data_dir)
-    rng = np.random.default_rng(cfg.seed)
     torch.manual_seed(cfg.seed)
 
-    clips, info = _load_clips(data_dir, cfg, rng)         # bad data fails before the model loads
+    clips, info = _load_clips(data_dir, cfg, _rng(cfg.seed, "data"))  # bad data fails before the model loads
     eng = _engine(engine_or_checkpoint, cfg.device)
     results: dict = {"meta": {
         "checkpoint": str(getattr(eng, "weights_path", "?")), "data": str(data_dir), "split": cfg.split,
@@ -381,20 +398,19 @@ def evaluate(
     n_clips = clips.features.shape[0]
     n_prompts = min(cfg.n, len(clips.all_texts))
     with _Progress(progress) as bar, torch.no_grad():
-        z = real = None
-        if {"reconstruction", "classification", "text2motion", "interpolation"} & set(cfg.sections):
-            tick = bar.stage("reconstruction", n_clips)
-            rec, z, real = _reconstruction(eng, clips, cfg, tick)
-            if "reconstruction" in cfg.sections:
-                done("reconstruction", rec)
+        # Every section needs the clips' latents (and text2motion their joints): one pass.
+        tick = bar.stage("reconstruction", n_clips)
+        rec, z, real = _reconstruction(eng, clips, cfg, tick)
+        if "reconstruction" in cfg.sections:
+            done("reconstruction", rec)
         if "classification" in cfg.sections:
             done("classification", _classification(eng, clips, z, info, cfg))
         if "text2motion" in cfg.sections:
             tick = bar.stage("text2motion", n_prompts)
-            done("text2motion", _text2motion(eng, clips, real, cfg, rng, tick))
+            done("text2motion", _text2motion(eng, clips, real, cfg, _rng(cfg.seed, "text2motion"), tick))
         if "interpolation" in cfg.sections:
             tick = bar.stage("interpolation", cfg.interp_steps)
-            done("interpolation", _interpolation(eng, z, cfg, rng, tick))
+            done("interpolation", _interpolation(eng, z, cfg, _rng(cfg.seed, "interpolation"), tick))
     results["meta"]["complete"] = True
     return results
 

@@ -229,6 +229,12 @@ def test_harness_is_deterministic_and_matches_engine_classify(tiny_engine, eval_
     cls = a["classification"]
     assert cls["protocol"] == "actions" and cls["num_classes"] == 4
     assert cls["seen_phrasing"]["n"] + cls["heldout_phrasing"]["n"] == cls["all"]["n"] == 20
+    # a section run alone gives the numbers it gives in a full run
+    full_run = evaluate(tiny_engine, eval_data, n=20, seed=3, config=EvalConfig(interp_pairs=6))
+    alone = evaluate(tiny_engine, eval_data, n=20, seed=3,
+                     config=EvalConfig(interp_pairs=6, sections=("interpolation",)))
+    assert alone["interpolation"] == full_run["interpolation"]
+    assert full_run["classification"] == cls
     # the label set is the split's actions, however few clips are scored
     two = evaluate(tiny_engine, eval_data, n=2, seed=3, config=cfg)["classification"]
     assert two["num_classes"] == 4 and two["all"]["n"] == 2
@@ -302,6 +308,8 @@ def test_cli_end_to_end_writes_valid_json(tiny_checkpoint, eval_data, tmp_path, 
     (["--split", "train"], "no such clips"),
     (["--only", "reconstruction,dance"], "--only"),
     (["--n", "0"], "--n"),
+    (["--labels", "ucla"], "--labels"),
+    (["--steps", "3"], "--steps"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(tiny_checkpoint, eval_data, tmp_path, capsys, args, message):
     from mclip.cli import main
