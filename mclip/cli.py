@@ -242,6 +242,9 @@ def train_cmd(
                                               "(to lr/10 at the end). [default: constant]"),
     warmup_steps: Optional[int] = typer.Option(None, "--warmup-steps", help="Linear lr warm-up steps. [default: 0]"),
     text_loss: Optional[bool] = typer.Option(None, "--text-loss/--no-text-loss", help="Align z to label texts."),
+    lambda_text: Optional[float] = typer.Option(None, "--lambda-text", help="Text-loss weight against 100 per "
+                                                "reconstruction term (eq. 4). [default: 1]"),
+    lambda_image: Optional[float] = typer.Option(None, "--lambda-image", help="Image-loss weight. [default: 1]"),
     image_loss: Optional[bool] = typer.Option(None, "--image-loss/--no-image-loss",
                                               help="Align z to rendered frames (backbones with an image tower)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda. [default: auto]"),
@@ -265,6 +268,7 @@ def train_cmd(
 
     flags = dict(data=data, out=str(out), model=model, backbone=backbone, steps=steps, epochs=epochs,
                  batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, warmup_steps=warmup_steps, text_loss=text_loss, image_loss=image_loss,
+                 lambda_text=lambda_text, lambda_image=lambda_image,
                  device=device, seed=seed, ckpt_every=ckpt_every, val_every=val_every,
                  sample_every=sample_every, smpl_dir=smpl_dir, synth_clips=synth_clips, threads=threads,
                  amass_dir=amass_dir, babel_dir=babel_dir)
@@ -354,7 +358,7 @@ def text2motion_cmd(
     prompts_file: Optional[Path] = typer.Option(
         None, "--prompts", help="Text file, one prompt per line (blank lines and #comments skipped)."),
     out: Path = typer.Option(..., "-o", "--out", help=_OUT_HELP),
-    frames: int = typer.Option(60, "--frames", help="Frames per motion (30 fps; 60 = 2 s, the training length)."),
+    frames: Optional[int] = typer.Option(None, "--frames", help="Frames per motion at 30 fps (default: the model's clip length, 60 = 2 s)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of --variation's random turn."),
     variation: float = typer.Option(
         0.0, "--variation", help="Turn each prompt's latent this far (0..1) towards a random direction "
@@ -405,7 +409,8 @@ def text2motion_cmd(
         _report(paths, as_json, {"prompt": texts[0]})
         return
     batch = BatchFolder(out, fmt, meta={"command": "text2motion", "weights": str(engine.weights_path),
-                                        "frames": frames, "seed": seed, "variation": variation})
+                                        "frames": frames or engine.frames, "seed": seed,
+                                        "variation": variation})
     written = []
     chunk = 32  # decode this many at once; files are written as each chunk finishes
     with _progress(len(texts), "text2motion", enabled=not as_json) as update:
@@ -445,7 +450,7 @@ def interpolate_cmd(
     out: Path = typer.Option(..., "-o", "--out",
                              help="grid.mp4/.gif/.png (all steps side by side, plus grid-NN.npz), "
                                   "x.npz/.npy/.bvh (x-NN.<ext> per step) or a folder/."),
-    frames: int = typer.Option(60, "--frames", help="Frames per motion (30 fps)."),
+    frames: Optional[int] = typer.Option(None, "--frames", help="Frames per motion at 30 fps (default: the model's clip length, 60)."),
     fps: float = typer.Option(30.0, "--fps", help="Frame rate of the rendered video."),
     fmt: str = typer.Option("mp4", "--format", help="File type per step when -o is a folder."),
     weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
