@@ -269,7 +269,7 @@ class Engine:
 
     # -------------------------------------------------------------- motions in
 
-    def load(self, item: MotionLike, name: str | None = None) -> Motion:
+    def load(self, item: MotionLike) -> Motion:
         """A Motion at 30 fps from a Motion or a file. ``.npy`` joints are fitted by IK."""
         if isinstance(item, Motion):
             return item if abs(item.fps - FPS) < 1e-6 else resample(item, FPS)
