@@ -562,8 +562,10 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
         log_file = open(out / "log.jsonl", "a", encoding="utf-8")
-        (out / "config.json").write_text(json.dumps({"train": train_cfg_dict,
-                                                      "model": mcfg.to_dict()}, indent=2))
+        from .checkpoint import _atomic_write_bytes
+
+        _atomic_write_bytes(out / "config.json", json.dumps(
+            {"train": train_cfg_dict, "model": mcfg.to_dict()}, indent=2).encode())
 
     def log(record: dict) -> None:
         if log_file is not None:
