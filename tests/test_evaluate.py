@@ -97,12 +97,14 @@ def test_path_smoothness():
     assert s["step_mpjpe_mm"] == pytest.approx(10.0, abs=1e-6)
     assert s["max_step_ratio"] == pytest.approx(1.0, abs=1e-6)
     assert s["step_cv"] == pytest.approx(0.0, abs=1e-6)
+    assert s["steps_mm"] == pytest.approx([10.0] * 4)
     # a jump: no motion, then all 40 mm in the last step -> ratio 4 = steps - 1
     jump = torch.stack([base] * 4 + [base + torch.tensor([0.04, 0.0, 0.0])])
     s = M.path_smoothness(jump)
     assert s["step_mpjpe_mm"] == pytest.approx(10.0, abs=1e-6)
     assert s["max_step_ratio"] == pytest.approx(4.0, abs=1e-6)
     assert s["step_cv"] == pytest.approx(math.sqrt(3.0), abs=1e-6)
+    assert s["steps_mm"] == pytest.approx([0.0, 0.0, 0.0, 40.0])
 
 
 def test_report_json_is_atomic_valid_and_nan_safe(tmp_path):

@@ -127,7 +127,8 @@ def path_smoothness(joints_path: torch.Tensor) -> dict[str, float]:
       step_mpjpe_mm   mean step size,
       max_step_ratio  mean over pairs of max_s d_s / mean_s d_s (1.0 = perfectly even;
                       S-1 would mean the whole change happens in one step),
-      step_cv         mean over pairs of std_s d_s / mean_s d_s (0 = perfectly even).
+      step_cv         mean over pairs of std_s d_s / mean_s d_s (0 = perfectly even),
+      steps_mm        the S-1 step sizes, each averaged over pairs (a list).
     """
     if joints_path.ndim != 5 or joints_path.shape[0] < 2:
         raise ValueError("path_smoothness: joints_path must be (S>=2, B, T, 24, 3)")
@@ -141,4 +142,5 @@ def path_smoothness(joints_path: torch.Tensor) -> dict[str, float]:
         "step_mpjpe_mm": float(d.mean()),
         "max_step_ratio": float(ratio.mean()),
         "step_cv": float(cv.mean()),
+        "steps_mm": [float(v) for v in d.mean(dim=1)],
     }
