@@ -268,3 +268,28 @@ def generate_block(seed: int, block: int, frames: int = 60, actions: tuple[str, 
     plans = plan_block(rng, n, tuple(actions) if actions else tuple(ACTIONS))
     poses, trans = build_block(rng, plans, frames)
     return poses, trans, plans
+
+
+def action_clips(action: str, n: int, seed: int = 0, frames: int = 60, style: str | None = "neutral",
+                 upper: str | None = None, mirrored: bool = False, placed: bool = False):
+    """n clips of one action (for tests, the gallery and previews).
+
+    style: a style name, or None for random styles; placed=False keeps heading 0 and
+    the start at the origin (facing -y). returns (poses, trans, plans).
+    """
+    if action not in ACTIONS:
+        raise KeyError(action)
+    rng = np.random.default_rng([seed, 999_983])
+    styles = [s for s in STYLES]
+    plans = []
+    for _ in range(n):
+        st = style if style is not None else styles[int(rng.integers(len(styles)))]
+        p = ClipPlan(action, upper, st, None, None, mirrored,
+                     float(rng.uniform(-np.pi, np.pi)) if placed else 0.0,
+                     (float(rng.uniform(-2, 2)), float(rng.uniform(-2, 2))) if placed else (0.0, 0.0))
+        a, u = shown(p)
+        t = describe(rng, a, st, None, None, u)
+        p.text, p.heldout = t.text, t.heldout
+        plans.append(p)
+    poses, trans = build_block(rng, plans, frames)
+    return poses, trans, plans

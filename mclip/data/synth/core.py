@@ -17,6 +17,7 @@ from the analytic two-bone IK below (feet planted at world positions never slide
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -184,6 +185,24 @@ def smooth_noise(rng: np.random.Generator, shape: tuple, T: int, scale: float,
     i0 = np.floor(pos).astype(int)
     f = smoothstep(pos - i0)
     return knots[..., i0] * (1 - f) + knots[..., i0 + 1] * f
+
+
+def smooth_below(z: np.ndarray, radius: int = 5) -> np.ndarray:
+    """(B, T) -> (B, T) smooth curve that never exceeds ``z``.
+
+    A running minimum over +-radius frames, then a binomial blur of the same radius:
+    each output is an average of values <= z there. Used for pelvis heights that must
+    stay under leg-reach limits without kinks (kinks are acceleration spikes).
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    w = 2 * radius + 1
+    zp = np.pad(z, ((0, 0), (radius, radius)), mode="edge")
+    eroded = sliding_window_view(zp, w, axis=1).min(-1)
+    kern = np.array([math.comb(w - 1, i) for i in range(w)], dtype=np.float64)
+    kern /= kern.sum()
+    ep = np.pad(eroded, ((0, 0), (radius, radius)), mode="edge")
+    return (sliding_window_view(ep, w, axis=1) * kern).sum(-1)
 
 
 def cumulative_phase(freq: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .core import (FPS, J, OFF, REST, Ctx, Rig, ankle_from_ground, arm_angles, batched_interp,
                    bump, cumulative_phase, foot_rotation, head_turn, leg_ik, rotate, rx, ry,
-                   smooth_noise, smoothstep, spine_bend, STANDING_PELVIS_Z, euler, rz)
+                   smooth_below, smooth_noise, smoothstep, spine_bend, STANDING_PELVIS_Z, euler, rz)
 
 LEG_REACH = float(np.linalg.norm(OFF[J["left_knee"]]) + np.linalg.norm(OFF[J["left_ankle"]]))
 
@@ -45,6 +45,7 @@ class Gait:
     right_offset: np.ndarray | float = 0.5   # phase of the right foot (0.5 = symmetric)
     right_duty: np.ndarray | None = None     # duty of the right foot (limp)
     toe_out: float = 0.08
+    stance_hop: np.ndarray | float = 0.0     # skipping: a hop (m) in the middle of each stance
 
 
 def walk_gait(ctx: Ctx, speed: float = 1.3) -> Gait:
@@ -65,10 +66,10 @@ def run_gait(ctx: Ctx, speed: float = 3.5) -> Gait:
     """Running with a flight phase; ``speed`` 2.5 (jog) .. 7 (sprint) m/s."""
     u = ctx.u
     fast = np.clip((speed - 2.5) / 4.5, 0, 1)
-    cad = (1.3 + 0.35 * fast) * u(0.92, 1.08) * ctx.tempo ** 0.3
+    cad = (1.35 + 0.4 * fast) * u(0.92, 1.08) * ctx.tempo ** 0.3
     v = speed * u(0.85, 1.15) * ctx.stride * ctx.tempo ** 0.7 * ctx.amp ** 0.3
     return Gait(cadence=cad, v_fwd=v, v_lat=0 * v, yaw_rate=0 * v,
-                duty=(0.42 - 0.12 * fast) * u(0.95, 1.05),
+                duty=(0.4 - 0.16 * fast) * u(0.95, 1.05),
                 clearance=(0.12 + 0.12 * fast) * u(0.8, 1.2) * ctx.clearance,
                 p_land=-u(0.0, 0.2), p_off=u(0.6, 0.9), width=u(-0.03, 0.0),
                 height=STANDING_PELVIS_Z - 0.04 - 0.02 * fast - ctx.crouch,
@@ -104,7 +105,7 @@ def gait_rig(ctx: Ctx, g: Gait, heading0: np.ndarray | None = None) -> Rig:
     sides = ((1, phase, np.broadcast_to(g.duty, bt)),
              (-1, phase + g.right_offset,
               np.broadcast_to(g.duty if g.right_duty is None else g.right_duty, bt)))
-    ankles, feet_R, stance_w, z_limits = {}, {}, [], []
+    ankles, feet_R, stance_w, z_limits, hops = {}, {}, [], [], []
     pel_xy = track + left * (np.broadcast_to(g.sway, bt) * np.sin(ang))[..., None]
     for side, ph, duty in sides:
         n = np.floor(ph)
@@ -127,7 +128,8 @@ def gait_rig(ctx: Ctx, g: Gait, heading0: np.ndarray | None = None) -> Rig:
         ground_xy = np.where(in_stance[..., None], xy0, xy0 + (xy1 - xy0) * s[..., None])
         dh = (hd1 - hd0 + np.pi) % (2 * np.pi) - np.pi
         fyaw = np.where(in_stance, hd0, hd0 + dh * s)
-        lift = np.where(in_stance, 0.0, bump(su) * g.clearance)
+        hop = g.stance_hop * bump(np.clip((fr / duty - 0.35) / 0.5, 0, 1))
+        lift = np.where(in_stance, hop, bump(su) * g.clearance)
         # pitch: heel-first touch-down, flat, heel rise before lift-off, swing back
         sp = np.broadcast_to(g.stance_pitch, bt)
         st = fr / duty
@@ -140,9 +142,13 @@ def gait_rig(ctx: Ctx, g: Gait, heading0: np.ndarray | None = None) -> Rig:
         # highest pelvis this stance leg allows (0.985 of full reach, keep knee soft)
         hip_xy = pel_xy + left * (side * abs(OFF[J["left_hip"], 0]))
         dxy = np.linalg.norm(ankle[..., :2] - hip_xy, axis=-1)
-        reach = np.sqrt(np.maximum((0.985 * LEG_REACH) ** 2 - dxy ** 2, 0.05))
-        z_limits.append(np.where(in_stance, ankle[..., 2] + hip_drop + reach, 9.0))
-        stance_w.append(in_stance)
+        reach = np.sqrt(np.maximum((0.985 * LEG_REACH) ** 2 - dxy ** 2, 0.2 ** 2))
+        # the limit fades in over the end of the swing and out after lift-off, so the
+        # pelvis height stays smooth (a step change here would be an acceleration spike)
+        w = np.where(in_stance, 1.0, smoothstep((su - 0.6) / 0.4) + 1 - smoothstep(su / 0.3))
+        z_limits.append(ankle[..., 2] + hip_drop + reach + (1 - w) * 1.0)
+        stance_w.append(in_stance & (lift < 1e-3))
+        hops.append(np.where(in_stance, hop, 0.0))
 
     # pelvis height: wanted height + bob, soft-capped by the stance legs' reach
     if g.flight:
@@ -150,10 +156,8 @@ def gait_rig(ctx: Ctx, g: Gait, heading0: np.ndarray | None = None) -> Rig:
         z = g.height - g.bob * np.cos(4 * np.pi * (phase - duty / 2))
     else:
         z = g.height + g.bob * np.cos(4 * np.pi * (phase - 0.3))
-    k = 0.012
-    zs = [z] + z_limits
-    m = np.minimum.reduce(zs)
-    z = m - k * np.log(sum(np.exp(-(zi - m) / k) for zi in zs))
+    z = z + hops[0] + hops[1]
+    z = smooth_below(np.minimum.reduce([z] + z_limits), radius=3 if g.flight else 5)
     rig.pelvis[..., :2] = pel_xy
     rig.pelvis[..., 2] = z
     rig.airborne[:] = ~(stance_w[0] | stance_w[1])

@@ -168,44 +168,59 @@ def baseball_swing(ctx: Ctx, rig: Rig, side: int = -1) -> None:
 
 
 def _kick(ctx: Ctx, kind: str) -> Rig:
-    """Kick with the right leg; the left foot stays planted (IK)."""
+    """Kick with the right leg: chamber, extend, retract, put the foot back down.
+
+    Both legs use IK: the left foot stays planted, the right ankle follows a path
+    from its footprint to a chambered point under the raised knee, out to the target
+    (forwards, or sideways for a side kick) and back, so it never dips into the floor.
+    """
+    from .core import (ANKLE_Y, GROUND_Y, OFF, ankle_from_ground, axis_angle_to_matrix, foot_rotation,
+                       foot_spot, leg_ik, matrix_to_axis_angle, rotate)
+
     rig = standing(ctx)
     s = ctx.one_shot(0.9, 1.3, ease=lambda x: np.clip(x, 0, 1))
-    up = smoothstep(s / 0.3)
-    ext = bump(np.clip((s - 0.25) / 0.4, 0, 1))
-    down = smoothstep((s - 0.7) / 0.3)
+    up = smoothstep(s / 0.3)                       # floor -> chamber
+    ext = bump(np.clip((s - 0.28) / 0.42, 0, 1))    # chamber -> extended -> chamber
+    down = smoothstep((s - 0.7) / 0.3)             # chamber -> floor
     lift = up * (1 - down)
-    rig.pelvis[..., 0] += 0.08 * smoothstep(s / 0.15) * (1 - smoothstep((s - 0.85) / 0.15))
-    h = ctx.u(0.9, 1.5) * ctx.amp ** 0.5
+    shift = smoothstep(s / 0.2) * (1 - smoothstep((s - 0.8) / 0.2))
+    rig.pelvis[..., 0] += 0.08 * shift            # weight over the left foot
+    elev = ctx.u(-0.15, 0.45) * ctx.amp ** 0.5     # kick height (rad above horizontal)
     if kind == "side":
-        rig.lean[:] = euler(0.1 * lift, 0.0, 0.45 * lift)   # lean away from the kick (to the left)
-        hip = rz(-(0.3 + 0.9 * h / 1.2) * lift) @ rx(-0.4 * lift)
-        knee = 1.8 * lift * (1 - ext) + 0.1
+        rig.lean[:] = euler(0.05 * lift, 0.0, 0.5 * lift)          # lean away, to the left
     else:
-        rig.lean[:] = euler(-0.2 * lift)
-        hip = rx(-h * lift)
-        knee = 1.9 * lift * (1 - ext) + 0.15 * lift
-    plant_feet(rig, sides=(1,), pitch={1: 0.0 * s})
-    rig.local[:, :, J["right_hip"]] = hip
-    rig.local[:, :, J["right_knee"]] = rx(knee)
-    rig.local[:, :, J["right_ankle"]] = rx(0.5 * lift)
-    # arms: guard for karate, balance otherwise; the foot lands back where it was
+        rig.lean[:] = euler(-0.15 * lift)
+    plant_feet(rig, sides=(1,))
+    # the right ankle path, in the pelvis' heading frame (x left, z forward), from the hip
+    R0 = rig.root_rotation()
+    hip = rig.pelvis + rotate(R0, OFF[J["right_hip"]])
+    h = rig.heading
+    fwd = np.stack([np.sin(h), -np.cos(h), 0 * h], -1)
+    left = np.stack([np.cos(h), np.sin(h), 0 * h], -1)
+    upv = np.array([0.0, 0.0, 1.0])
+    floor_xy = foot_spot(rig, -1, 0.0)
+    yaw = rig.heading[:, :1] - 0.12 + 0 * h
+    flat = ankle_from_ground(floor_xy, np.zeros_like(h), yaw, np.zeros_like(h), -1)
+    reach = 0.74
+    if kind == "side":
+        chamber = hip - left * 0.05 - upv[None, None] * 0.38 + fwd * 0.15
+        out = hip - left * reach * np.cos(elev)[..., None] + upv * (reach * np.sin(elev))[..., None]
+    else:
+        chamber = hip + fwd * 0.3 - upv[None, None] * 0.3
+        out = hip + fwd * (reach * np.cos(elev))[..., None] + upv * (reach * np.sin(elev))[..., None]
+    path = flat + (chamber - flat) * lift[..., None]
+    path = path + (out - chamber) * ext[..., None] * lift[..., None]
+    path[..., 2] = np.maximum(path[..., 2], flat[..., 2])
+    knee_out = 1.2 * lift if kind == "side" else 0.0
+    leg_ik(rig, -1, path, None, knee_out=knee_out)
+    # foot: flat on the floor, pointed (front) or blade edge (side) in the air
+    shank = R0 @ rig.local[:, :, J["right_hip"]] @ rig.local[:, :, J["right_knee"]]
+    flat_R = np.swapaxes(shank, -1, -2) @ foot_rotation(yaw, np.zeros_like(h))
+    air_R = rx(0.6 if kind != "side" else 0.2) + 0 * flat_R
+    rel = matrix_to_axis_angle(np.swapaxes(flat_R, -1, -2) @ air_R)
+    rig.local[:, :, J["right_ankle"]] = flat_R @ axis_angle_to_matrix(rel * smoothstep(lift / 0.5)[..., None])
     for sd in (1, -1):
         arm_angles(rig, sd, flex=0.3 * lift, abduct=0.2 + 0.5 * lift, elbow=0.3 + 0.6 * lift)
-    # put the kicking foot back on the floor at the end: IK for its ground frames
-    from .whole_body import plant_feet as _pf
-    rest_frames = lift < 1e-3
-    tmp = rig.select(slice(None))
-    _pf(tmp, sides=(-1,))
-    for k in (J["right_hip"], J["right_knee"], J["right_ankle"]):
-        rig.local[:, :, k] = np.where(rest_frames[..., None, None], tmp.local[:, :, k], rig.local[:, :, k])
-    # blend the first/last moments of the lift smoothly from the IK pose
-    w = smoothstep(lift / 0.15)[..., None, None]
-    from .core import matrix_to_axis_angle, axis_angle_to_matrix
-    for k in (J["right_hip"], J["right_knee"], J["right_ankle"]):
-        a0 = matrix_to_axis_angle(tmp.local[:, :, k])
-        a1 = matrix_to_axis_angle(rig.local[:, :, k])
-        rig.local[:, :, k] = axis_angle_to_matrix(a0 + (a1 - a0) * w[..., 0])
     return rig
 
 

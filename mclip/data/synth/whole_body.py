@@ -280,7 +280,9 @@ def hop(ctx: Ctx) -> Rig:
     H = ctx.u(0.06, 0.12) * ctx.amp
     flight = np.clip((fr - duty) / (1 - duty), 0, 1)
     air = fr >= duty
-    dz = np.where(air, 4 * H * flight * (1 - flight), -0.06 * np.sin(np.pi * fr / duty))
+    # stance dip sized so the vertical velocity is continuous at landing and take-off
+    dip = 4 * H * duty / ((1 - duty) * np.pi)
+    dz = np.where(air, 4 * H * flight * (1 - flight), -dip * np.sin(np.pi * fr / duty))
     adv = ctx.u(0.0, 0.25) * ctx.amp                 # metres per hop forward
     step = n + smoothstep(flight)
     rig.pelvis[..., 1] -= adv * step
@@ -301,14 +303,20 @@ def hop(ctx: Ctx) -> Rig:
 def jumping_jacks(ctx: Ctx) -> Rig:
     """Jump feet apart with arms up, jump back together with arms down."""
     rig = standing(ctx)
-    ph = ctx.phase(0.7, 1.0)                      # one jack = two hops
+    ph = ctx.phase(0.6, 0.85)                     # one jack = two hops
     hop_ph = 2 * ph
     n, fr = np.floor(hop_ph), hop_ph - np.floor(hop_ph)
     duty = 0.45
     flight = np.clip((fr - duty) / (1 - duty), 0, 1)
     air = fr >= duty
-    H = ctx.u(0.04, 0.08) * ctx.amp
-    dz = np.where(air, 4 * H * flight * (1 - flight), -0.05 * np.sin(np.pi * fr / duty))
+    H = ctx.u(0.05, 0.08) * ctx.amp
+    # stance dip sized so the vertical velocity is continuous at landing and take-off
+    dip = 4 * H * duty / ((1 - duty) * np.pi)
+    dz = np.where(air, 4 * H * flight * (1 - flight), -dip * np.sin(np.pi * fr / duty))
+    # heels rise before take-off and come down on landing; the toes leave the floor
+    # with the body (pivot on the toe while pitched)
+    heel = np.where(air, 1 - smoothstep((flight - 0.6) / 0.4), smoothstep((fr - (duty - 0.25)) / 0.25))
+    pitch = 0.35 * heel
     rig.pelvis[..., 2] += dz
     rig.airborne[:] = air
     wide = (n % 2 == 0)                           # landing wide after even hops
@@ -316,14 +324,13 @@ def jumping_jacks(ctx: Ctx) -> Rig:
     prev = 1 - target
     open_ = np.where(air, prev + (target - prev) * smoothstep(flight), prev)
     w = 0.25 * ctx.amp * open_
-    lift = np.where(air, np.maximum(dz - 0.05, 0), 0.0)
+    lift = np.where(air, dz, 0.0)
     for side in (1, -1):
         xy = foot_spot(rig, side, 0.0)
         xy[..., 0] += side * w
-        p = np.where(air, 0.35, 0.0)
         yaw = side * 0.15 + 0 * fr
-        ankle = ankle_from_ground(xy, lift, yaw, p, side)
-        leg_ik(rig, side, ankle, foot_rotation(yaw, p))
+        ankle = ankle_from_ground(xy, lift, yaw, pitch, side)
+        leg_ik(rig, side, ankle, foot_rotation(yaw, pitch))
         arm_angles(rig, side, flex=0.0, abduct=0.15 + 2.75 * open_, elbow=0.15)
     return rig
 
@@ -331,8 +338,9 @@ def jumping_jacks(ctx: Ctx) -> Rig:
 def skip(ctx: Ctx) -> Rig:
     g = run_gait(ctx, 2.2)
     g.cadence = g.cadence * 0.75
-    g.duty = ctx.u(0.45, 0.5)
-    g.bob = g.bob * 2.2
+    g.duty = ctx.u(0.5, 0.56)
+    g.stance_hop = ctx.u(0.06, 0.12) * ctx.amp
+    g.flight = False
     g.clearance = ctx.u(0.2, 0.3)
     g.arm_swing = g.arm_swing * 1.4
     g.elbow = ctx.u(0.5, 0.9)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from functools import lru_cache
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence
@@ -69,16 +70,22 @@ def _check(n: int, frames: int, actions: Sequence[str] | None) -> tuple[str, ...
     return None
 
 
+@lru_cache(maxsize=2)
+def _block(seed: int, block: int, frames: int, actions):
+    """One whole block with its records (cached: neighbouring shards share blocks)."""
+    poses, trans, plans = generate_block(seed, block, frames, actions, n=BLOCK)
+    return poses, trans, _records(seed, block, plans, frames)
+
+
 def _range(seed: int, start: int, stop: int, frames: int, actions):
     """Clips [start, stop) of the corpus: poses (n, T, 24, 3), trans (n, T, 3), records."""
     P, Tr, R = [], [], []
     for b in range(start // BLOCK, (stop - 1) // BLOCK + 1):
         lo, hi = max(start, b * BLOCK) - b * BLOCK, min(stop, (b + 1) * BLOCK) - b * BLOCK
-        poses, trans, plans = generate_block(seed, b, frames, actions, n=BLOCK)
-        recs = _records(seed, b, plans, frames)
+        poses, trans, recs = _block(seed, b, frames, actions)
         P.append(poses[lo:hi])
         Tr.append(trans[lo:hi])
-        R.extend(recs[lo:hi])
+        R.extend(dict(r, params=dict(r["params"])) for r in recs[lo:hi])
     return np.concatenate(P), np.concatenate(Tr), R
 
 
