@@ -374,3 +374,52 @@ def test_babel_data_uses_babel60_and_val_split(tiny_engine, eval_data, tmp_path)
     cls = evaluate(tiny_engine, root, split="val", n=32, config=cfg)["classification"]
     assert cls["protocol"] == "babel60" and cls["num_classes"] == 60 and cls["all"]["n"] == 32
     assert "seen_phrasing" not in cls and "heldout_phrasing" not in cls  # BABEL records no flag
+
+
+class _LatentCarrier(torch.nn.Module):
+    """A "model" whose decoded motion carries its latent in the root-translation row
+    (rotations stay at identity), and whose encoder reads it back: text -> motion ->
+    latent is then exact. With ``forget=True`` the decoder ignores the latent."""
+
+    D = 16
+
+    def __init__(self, forget=False):
+        super().__init__()
+        self.forget = forget
+
+    def encode(self, x):                                   # (B, T, 25, 6) -> (B, D)
+        return x[:, :, 24, :].reshape(x.shape[0], -1)[:, : self.D].clone()
+
+    def decode(self, z, frames=60):                        # (B, D) -> (B, T, 25, 6)
+        x = torch.zeros(z.shape[0], frames, 25, 6)
+        x[..., :24, 0] = 1.0                               # 6D identity: columns (1,0,0), (0,1,0)
+        x[..., :24, 4] = 1.0
+        if not self.forget:
+            row = x[:, :, 24, :].reshape(z.shape[0], -1)
+            row[:, : self.D] = z
+            x[:, :, 24, :] = row.reshape(z.shape[0], frames, 6)
+        return x
+
+
+class _HashTextEngine(_FakeEngine):
+    def embed_texts(self, texts):
+        """A fixed random unit vector per text (independent of any real backbone)."""
+        import zlib
+
+        rows = [torch.randn(_LatentCarrier.D, generator=torch.Generator().manual_seed(zlib.crc32(t.encode())))
+                for t in texts]
+        return torch.nn.functional.normalize(torch.stack(rows), dim=-1)
+
+
+def test_text2motion_retrieval_of_a_perfect_and_a_forgetful_model(eval_data):
+    from mclip.evaluate import EvalConfig, evaluate
+
+    cfg = EvalConfig(sections=("text2motion",))
+    t2m = evaluate(_HashTextEngine(_LatentCarrier()), eval_data, n=32, config=cfg)["text2motion"]
+    assert t2m["r_precision"] == {"n": 32, "group_size": 32, "top1": 1.0, "top3": 1.0}
+    assert t2m["text_motion_cosine"] == pytest.approx(1.0, abs=1e-6)
+    # a decoder that ignores the text makes every prompt equally likely: a tie is no hit
+    t2m = evaluate(_HashTextEngine(_LatentCarrier(forget=True)), eval_data, n=32, config=cfg)["text2motion"]
+    assert t2m["r_precision"]["top1"] == 0.0 and t2m["r_precision"]["top3"] == 0.0
+    # its output is one still pose: zero jerk
+    assert t2m["plausibility"]["generated"]["jerk"] == pytest.approx(0.0, abs=1e-9)
