@@ -105,6 +105,9 @@ def test_path_smoothness():
     assert s["max_step_ratio"] == pytest.approx(4.0, abs=1e-6)
     assert s["step_cv"] == pytest.approx(math.sqrt(3.0), abs=1e-6)
     assert s["steps_mm"] == pytest.approx([0.0, 0.0, 0.0, 40.0])
+    # a path that never moves is even, not "infinitely uneven"
+    s = M.path_smoothness(torch.stack([base] * 5))
+    assert (s["step_mpjpe_mm"], s["max_step_ratio"], s["step_cv"]) == (0.0, 1.0, 0.0)
 
 
 def test_report_json_is_atomic_valid_and_nan_safe(tmp_path):

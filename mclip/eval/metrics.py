@@ -135,9 +135,10 @@ def path_smoothness(joints_path: torch.Tensor) -> dict[str, float]:
     diff = joints_path[1:].double() - joints_path[:-1].double()  # (S-1, B, T, 24, 3)
     d = torch.linalg.vector_norm(diff, dim=-1).mean(dim=(-1, -2)) * 1000.0  # (S-1, B) mm
     mean = d.mean(dim=0)  # (B,)
-    safe = mean.clamp_min(1e-12)
-    ratio = d.max(dim=0).values / safe
-    cv = d.std(dim=0, unbiased=False) / safe
+    still = mean < 1e-9   # a path that does not move at all is trivially even
+    safe = torch.where(still, torch.ones_like(mean), mean)
+    ratio = torch.where(still, torch.ones_like(mean), d.max(dim=0).values / safe)
+    cv = torch.where(still, torch.zeros_like(mean), d.std(dim=0, unbiased=False) / safe)
     return {
         "step_mpjpe_mm": float(d.mean()),
         "max_step_ratio": float(ratio.mean()),
