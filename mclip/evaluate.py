@@ -50,7 +50,7 @@ class EvalConfig:
     """Knobs of one evaluation run (the CLI exposes the common ones)."""
 
     split: str = "test"
-    n: int = 512                  # clips (and at most this many prompts) to evaluate
+    n: int = 512                  # clips (and prompts, at least group_size) to evaluate
     seed: int = 0
     batch_size: int = 64
     labels: str = "auto"          # "auto" | "actions" | "babel60"
@@ -274,11 +274,17 @@ def _classification(eng, clips: _Clips, z: torch.Tensor, info: dict, cfg: EvalCo
     return section
 
 
+def _prompt_count(cfg: EvalConfig, available: int) -> int:
+    """n prompts, but at least one R-precision group when the split has that many."""
+    return min(available, max(cfg.n, cfg.group_size))
+
+
 def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
                  rng: np.random.Generator, tick) -> dict:
-    """Generate from held-out prompts, re-encode, score retrieval and plausibility."""
+    """Generate from held-out prompts (the split's texts), re-encode, score retrieval
+    and plausibility."""
     prompts = list(clips.all_texts)
-    order = rng.permutation(len(prompts))[: cfg.n]
+    order = rng.permutation(len(prompts))[: _prompt_count(cfg, len(prompts))]
     prompts = [prompts[i] for i in order]
     texts, gen_z, gen_joints = [], [], []
     for sl in _batches(len(prompts), cfg.batch_size):
@@ -396,7 +402,7 @@ def evaluate(
             on_section(results)
 
     n_clips = clips.features.shape[0]
-    n_prompts = min(cfg.n, len(clips.all_texts))
+    n_prompts = _prompt_count(cfg, len(clips.all_texts))
     with _Progress(progress) as bar, torch.no_grad():
         # Every section needs the clips' latents (and text2motion their joints): one pass.
         tick = bar.stage("reconstruction", n_clips)
