@@ -70,11 +70,10 @@ def format_value(value, unit: str) -> str:
 
 def results_table(results: dict):
     """A rich.table.Table with one row per metric present in ``results``."""
+    from rich.markup import escape
     from rich.table import Table
 
     meta = results.get("meta", {})
-    from rich.markup import escape
-
     title = escape(f"mclip eval - {meta.get('data', '?')} [{meta.get('split', '?')} split]")
     table = Table(title=title)
     table.add_column("section", style="cyan")
