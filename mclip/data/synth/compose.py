@@ -75,6 +75,7 @@ def _registry() -> dict[str, Action]:
         A("tiptoe", "locomotion", loco.tiptoe, lower_ok=True),
         A("limp", "locomotion", loco.limp, lower_ok=True),
         A("skip", "locomotion", wb.skip),
+        A("crawl", "locomotion", loco.crawl),
         # jumps
         A("jump_in_place", "jump", wb.jump_in_place, weight=1.5),
         A("jump_forward", "jump", wb.jump_forward),
@@ -93,6 +94,8 @@ def _registry() -> dict[str, Action]:
         A("touch_toes", "whole body", wb.touch_toes),
         A("turn_around", "whole body", wb.turn_around),
         A("balance", "whole body", wb.balance, lower_ok=True),
+        A("lie_down", "whole body", wb.lie_down),
+        A("get_up", "whole body", wb.get_up),
         # arms (over standing)
         A("wave_right", "arms", arm=arms.wave, side=-1, mirror="wave_left", weight=1.5),
         A("wave_left", "arms", arm=arms.wave, side=1, mirror="wave_right"),
@@ -128,12 +131,6 @@ def _registry() -> dict[str, Action]:
         A("dance_twist", "dance", dance.twist),
         A("dance_raise_roof", "dance", dance.raise_roof),
     ]
-    extra = [("crawl", "locomotion", getattr(loco, "crawl", None)),
-             ("lie_down", "whole body", getattr(wb, "lie_down", None)),
-             ("get_up", "whole body", getattr(wb, "get_up", None))]
-    for name, cat, fn in extra:
-        if fn is not None:
-            items.append(A(name, cat, fn))
     reg = {a.name: a for a in items}
     assert all(a in PHRASES for a in reg), [a for a in reg if a not in PHRASES]
     return reg

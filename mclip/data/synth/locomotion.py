@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import (FPS, J, OFF, REST, Ctx, Rig, ankle_from_ground, arm_angles, batched_interp,
+from .core import (FPS, J, OFF, REST, Ctx, Rig, aim, ankle_from_ground, arm_angles, arm_ik, batched_interp, chain_global,
                    bump, cumulative_phase, foot_rotation, head_turn, leg_ik, rotate, rx, ry,
-                   smooth_below, smooth_noise, smoothstep, spine_bend, STANDING_PELVIS_Z, euler, rz)
+                   side_name, smooth_below, smooth_noise, smoothstep, spine_bend, STANDING_PELVIS_Z, euler, rz)
 
 LEG_REACH = float(np.linalg.norm(OFF[J["left_knee"]]) + np.linalg.norm(OFF[J["left_ankle"]]))
 
@@ -277,3 +277,81 @@ def limp(ctx: Ctx) -> Rig:
     g.sway = g.sway + ctx.u(0.02, 0.04)
     g.bob = g.bob * 2
     return gait_rig(ctx, g)
+
+
+def _limb_steps(ph: np.ndarray, duty: float, track: np.ndarray, heading: np.ndarray,
+                fwd_off: float, lat_off: float):
+    """Ground point (B, T, 2) and swing progress of one limb stepping along a path.
+
+    ph: (B, T) this limb's phase (cycles); each cycle = stance (``duty``) + swing. The
+    footprint of cycle k is the path point at mid-stance plus body-frame offsets.
+    returns (ground_xy, in_stance, swing_progress).
+    """
+    n = np.floor(ph)
+    fr = ph - n
+
+    def print_at(k):
+        q = k + duty / 2
+        xy = batched_interp(q, ph, track)
+        hd = batched_interp(q, ph, heading[..., None])[..., 0]
+        fw = np.stack([np.sin(hd), -np.cos(hd)], -1)
+        lf = np.stack([np.cos(hd), np.sin(hd)], -1)
+        return xy + fw * fwd_off + lf * lat_off
+
+    xy0, xy1 = print_at(n), print_at(n + 1)
+    in_stance = fr < duty
+    su = np.clip((fr - duty) / (1 - duty), 0, 1)
+    xy = np.where(in_stance[..., None], xy0, xy0 + (xy1 - xy0) * smoothstep(su)[..., None])
+    return xy, in_stance, su
+
+
+def crawl(ctx: Ctx) -> Rig:
+    """Crawl on hands and knees: trunk horizontal, diagonal limbs move together.
+
+    Hands and knees are stepped like feet (footprints on the path); the arms reach
+    the hand points with IK, the legs put the ankle behind the knee on the floor so
+    the shin lies flat.
+    """
+    B, T = ctx.B, ctx.T
+    rig = Rig(B, T)
+    f = ctx.u(0.45, 0.65) * ctx.tempo
+    v = ctx.u(0.25, 0.4) * ctx.tempo * ctx.stride
+    phase = cumulative_phase(np.broadcast_to(f, (B, T))) + ctx.u(0, 1)
+    yaw = smooth_noise(ctx.rng, (B,), T, 0.15, 0.5) + ctx.wander * smooth_noise(ctx.rng, (B,), T, 1.0, 0.5)
+    heading = np.cumsum(yaw, 1) / FPS
+    fwd = np.stack([np.sin(heading), -np.cos(heading)], -1)
+    track = np.cumsum(fwd * v[..., None], 1) / FPS
+    rig.heading[:] = heading
+    duty = 0.72
+    lean = 1.45                                    # trunk nearly horizontal, shoulders a bit higher
+    rig.lean[:] = euler(lean + 0.03 * np.sin(4 * np.pi * phase), 0.06 * np.sin(2 * np.pi * phase))
+    hip_z = 0.05 + 0.38                             # knee on the floor, thigh about vertical
+    rig.pelvis[..., :2] = track
+    rig.pelvis[..., 2] = hip_z + 0.02 + 0.012 * np.cos(4 * np.pi * phase)
+    spine_bend(rig, x=-0.12)
+    head_turn(rig, pitch=-0.7)
+    up = np.array([0.0, 0.0, 1.0])
+    shin = float(np.linalg.norm(OFF[J["left_ankle"]]))
+    for side, off in ((1, 0.0), (-1, 0.5)):
+        # knees: same side as the hand half a cycle later (diagonal pairs move together)
+        kxy, kst, ksu = _limb_steps(phase + off + 0.5 + 0.05, duty, track, heading, -0.02,
+                                    side * 0.11)
+        klift = np.where(kst, 0.0, bump(ksu) * 0.06)
+        h = heading
+        back = -np.stack([np.sin(h), -np.cos(h)], -1)
+        ankle = np.concatenate([kxy + back * shin * 0.97, (0.07 + klift)[..., None]], -1)
+        leg_ik(rig, side, ankle, None)
+        rig.set(side_name(side, "ankle"), rx(1.1 + 0 * h))
+        hxy, hst, hsu = _limb_steps(phase + off, duty, track, heading, 0.47, side * 0.17)
+        hlift = np.where(hst, 0.0, bump(hsu) * 0.08)
+        wrist = np.concatenate([hxy, (0.035 + hlift)[..., None]], -1)
+        arm_ik(rig, side, wrist, frame="world", pole=np.array([0.3 * side, -1.0, 0.3]))
+        # hand flat on the floor, fingers forward: aim the wrist->hand bone
+        wr, hd = side_name(side, "wrist"), side_name(side, "hand")
+        rig.local[:, :, wr] = np.eye(3)
+        Gw, _ = chain_global(rig, wr)
+        fwd3 = np.concatenate([np.stack([np.sin(h), -np.cos(h)], -1), np.zeros(h.shape + (1,))], -1)
+        Gt = np.swapaxes(Gw, -1, -2)
+        rig.local[:, :, wr] = aim(np.broadcast_to(OFF[hd], fwd3.shape), np.broadcast_to(np.array([0.0, 1.0, 0.0]), fwd3.shape),
+                                  rotate(Gt, fwd3), rotate(Gt, np.broadcast_to(up, fwd3.shape)))
+    return rig

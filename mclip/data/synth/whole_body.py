@@ -368,3 +368,57 @@ def kneel(ctx: Ctx) -> Rig:
     for side in (1, -1):
         arm_angles(rig, side, flex=0.1 + 0.4 * down, abduct=0.15, elbow=0.4 + 0.6 * down)
     return rig
+
+
+# ------------------------------------------------------------------ floor actions
+
+# Key poses of lying down, as (lean, hip flexion, knee, shoulder flexion, elbow, head pitch):
+# lean + = trunk forward, - = backwards (supine at -1.45). The feet keep flat on the floor
+# while they carry weight (ankle = hip - lean - knee), relax when lying.
+_LIE_KEYS = np.array([
+    # lean  hip   knee  arm   elbow head  spine
+    [0.00, 0.00, 0.05, 0.05, 0.20, 0.00, 0.00],   # standing
+    [0.55, 2.00, 2.20, 1.20, 0.30, -0.30, 0.10],  # deep squat, arms forward for balance
+    [-0.30, 2.05, 1.80, -0.50, 0.20, 0.00, 0.35],  # sitting on the floor, knees up, hands behind
+    [-1.00, 0.75, 0.60, -0.30, 0.20, 0.30, 0.10],  # leaning back on the elbows
+    [-1.48, 0.09, 0.08, 0.00, 0.15, 0.10, 0.00],  # lying on the back
+])
+_LIE_TIMES = np.array([0.0, 0.3, 0.55, 0.78, 1.0])
+
+
+def _lie_pose(ctx: Ctx, s: np.ndarray) -> Rig:
+    """Angle-driven rig along the lying-down key poses at progress s (B, T) in [0, 1].
+
+    The root is then placed by ``ground`` with horizontal anchoring (``rig.anchor``):
+    whatever touches the floor (feet, then buttocks, back, head) does not slide.
+    """
+    rig = standing(ctx)
+    rig.anchor = True
+    k = np.clip(np.searchsorted(_LIE_TIMES, s, side="right") - 1, 0, len(_LIE_TIMES) - 2)
+    f = smootherstep((s - _LIE_TIMES[k]) / (_LIE_TIMES[k + 1] - _LIE_TIMES[k]))[..., None]
+    v = _LIE_KEYS[k] + (_LIE_KEYS[k + 1] - _LIE_KEYS[k]) * f
+    lean, hip, knee, arm, elbow, head, spine = np.moveaxis(v, -1, 0)
+    rig.lean[:] = euler(lean)
+    spine_bend(rig, x=spine)
+    # while weight is on the feet (before lying back) keep them flat on the floor
+    on_feet = 1 - smoothstep((s - 0.55) / 0.25)
+    ankle = (hip - lean - knee) * on_feet + 0.35 * (1 - on_feet)
+    for side in (1, -1):
+        rig.set(side_name_leg(side, "hip"), rz(side * 0.08 + 0 * s) @ rx(-hip))
+        rig.set(side_name_leg(side, "knee"), rx(knee))
+        rig.set(side_name_leg(side, "ankle"), rx(ankle))
+        arm_angles(rig, side, flex=arm, abduct=0.2 + 0.15 * (1 - on_feet), elbow=elbow)
+    head_turn(rig, pitch=head)
+    return rig
+
+
+def side_name_leg(side: int, part: str) -> str:
+    return ("left_" if side > 0 else "right_") + part
+
+
+def lie_down(ctx: Ctx) -> Rig:
+    return _lie_pose(ctx, ctx.one_shot(2.2, 3.0, ease=lambda x: np.clip(x, 0, 1)))
+
+
+def get_up(ctx: Ctx) -> Rig:
+    return _lie_pose(ctx, 1 - ctx.one_shot(2.2, 3.0, ease=lambda x: np.clip(x, 0, 1)))
