@@ -165,7 +165,7 @@ def eval_data(tmp_path_factory):
 class _KnownErrorModel(torch.nn.Module):
     """An auto-encoder with a known error. The "latent" is the flattened features
     (lossless); decoding adds ``offset`` (metres) to the root translation and turns the
-    left elbow by ``turn`` (3x3) in its local frame."""
+    left wrist by ``turn`` (3x3) in its local frame."""
 
     def __init__(self, offset=(0.0, 0.0, 0.0), turn=None):
         super().__init__()
@@ -182,7 +182,7 @@ class _KnownErrorModel(torch.nn.Module):
         x = z.reshape(z.shape[0], -1, 25, 6).clone()
         x[..., 24, :3] += self.offset
         if self.turn is not None:
-            k = JOINT_INDEX["left_elbow"]
+            k = JOINT_INDEX["left_wrist"]
             x[..., k, :] = matrix_to_rot6d(rot6d_to_matrix(x[..., k, :]) @ self.turn)
         return x
 
@@ -209,16 +209,14 @@ def test_reconstruction_of_a_known_offset_and_turn(eval_data):
     assert rec["root_aligned_mpjpe_mm"] == pytest.approx(0.0, abs=1e-3)
     assert rec["rotation_error_deg"] == pytest.approx(0.0, abs=0.05)
 
-    # 40 degrees about the elbow's local x axis. The tiny clips never rotate the wrist, so
-    # wrist and hand swing rigidly about the elbow: each moves by the chord
-    # 2 sin(20 deg) * (distance from the x axis through the elbow, in the rest pose).
+    # 40 degrees about the wrist's local z axis, whatever the pose: only the hand (the
+    # wrist's one child, a leaf) moves, along the chord 2 sin(20 deg) * (its rest distance
+    # from the z axis through the wrist); the other 23 joints stay put.
     theta = math.radians(40.0)
-    turn = torch.as_tensor(Rotation.from_euler("x", theta).as_matrix(), dtype=torch.float32)
+    turn = torch.as_tensor(Rotation.from_euler("z", theta).as_matrix(), dtype=torch.float32)
     rec = evaluate(_FakeEngine(_KnownErrorModel(turn=turn)), eval_data, n=32, config=cfg)["reconstruction"]
-    elbow = REST_JOINTS[JOINT_INDEX["left_elbow"]]
-    chords = [2 * math.sin(theta / 2) * np.linalg.norm((REST_JOINTS[JOINT_INDEX[j]] - elbow)[1:])
-              for j in ("left_wrist", "left_hand")]
-    truth_mm = 1000.0 * sum(chords) / 24
+    hand = REST_JOINTS[JOINT_INDEX["left_hand"]] - REST_JOINTS[JOINT_INDEX["left_wrist"]]
+    truth_mm = 1000.0 * 2 * math.sin(theta / 2) * np.linalg.norm(hand[:2]) / 24   # ~2.3 mm
     assert rec["mpjpe_mm"] == pytest.approx(truth_mm, rel=1e-3)
     assert rec["root_aligned_mpjpe_mm"] == pytest.approx(truth_mm, rel=1e-3)
     assert rec["rotation_error_deg"] == pytest.approx(40.0 / 24, abs=0.01)  # 1 of 24 joints
