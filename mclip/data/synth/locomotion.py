@@ -111,11 +111,14 @@ def gait_rig(ctx: Ctx, g: Gait, heading0: np.ndarray | None = None) -> Rig:
         n = np.floor(ph)
         fr = ph - n
         in_stance = fr < duty
-        # footprint k is where the path is at the middle of that stance
+        # footprint k is where the path is at the middle of that stance; the path is
+        # extrapolated past the clip so steps near its ends land where they should
+        ph_x, track_x, head_x = extend(ph, 90), extend(track, 90), extend(heading, 90)
+
         def footprint(k):
             q = k + duty / 2
-            xy = batched_interp(q, ph, track)
-            hd = batched_interp(q, ph, heading[..., None])[..., 0]
+            xy = batched_interp(q, ph_x, track_x)
+            hd = batched_interp(q, ph_x, head_x[..., None])[..., 0]
             lf = np.stack([np.cos(hd), np.sin(hd)], -1)
             fw = np.stack([np.sin(hd), -np.cos(hd)], -1)
             lat = side * (abs(REST[J["left_ankle"], 0]) + g.width)
@@ -279,6 +282,14 @@ def limp(ctx: Ctx) -> Rig:
     return gait_rig(ctx, g)
 
 
+def extend(x: np.ndarray, n: int) -> np.ndarray:
+    """(B, T, ...) -> (B, T + 2n, ...): continue the first/last step linearly on both ends."""
+    k = np.arange(1, n + 1).reshape((1, n) + (1,) * (x.ndim - 2))
+    head = x[:, :1] - (x[:, 1:2] - x[:, :1]) * k[:, ::-1]
+    tail = x[:, -1:] + (x[:, -1:] - x[:, -2:-1]) * k
+    return np.concatenate([head, x, tail], 1)
+
+
 def _limb_steps(ph: np.ndarray, duty: float, track: np.ndarray, heading: np.ndarray,
                 fwd_off: float, lat_off: float):
     """Ground point (B, T, 2) and swing progress of one limb stepping along a path.
@@ -290,10 +301,12 @@ def _limb_steps(ph: np.ndarray, duty: float, track: np.ndarray, heading: np.ndar
     n = np.floor(ph)
     fr = ph - n
 
+    ph_x, track_x, head_x = extend(ph, 90), extend(track, 90), extend(heading, 90)
+
     def print_at(k):
         q = k + duty / 2
-        xy = batched_interp(q, ph, track)
-        hd = batched_interp(q, ph, heading[..., None])[..., 0]
+        xy = batched_interp(q, ph_x, track_x)
+        hd = batched_interp(q, ph_x, head_x[..., None])[..., 0]
         fw = np.stack([np.sin(hd), -np.cos(hd)], -1)
         lf = np.stack([np.cos(hd), np.sin(hd)], -1)
         return xy + fw * fwd_off + lf * lat_off

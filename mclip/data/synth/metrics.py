@@ -28,6 +28,7 @@ SURFACE = np.full(24, 0.04)
 SURFACE[list(FOOT_JOINTS)] = SOLE_HEIGHT
 SURFACE[[J["pelvis"], J["spine1"], J["spine2"], J["spine3"]]] = 0.08
 SURFACE[J["head"]] = 0.08
+SURFACE[[J["left_wrist"], J["right_wrist"], J["left_hand"], J["right_hand"]]] = 0.025
 
 _REST_BONES = np.array([np.linalg.norm(skeleton.REST_JOINTS[c] - skeleton.REST_JOINTS[p])
                         for p, c in skeleton.BONES])
