@@ -54,28 +54,33 @@ def side_name(side: int, part: str) -> int:
 # ------------------------------------------------------------------ rotations
 
 
-def rx(a) -> np.ndarray:
-    """(...,) angle in radians -> (..., 3, 3) rotation about x."""
+def _axis_rot(a, i: int, j: int) -> np.ndarray:
+    """(...,) angles -> (..., 3, 3) rotation in the (i, j) coordinate plane."""
     a = np.asarray(a, dtype=np.float64)
     c, s = np.cos(a), np.sin(a)
-    o, z = np.ones_like(a), np.zeros_like(a)
-    return np.stack([o, z, z, z, c, -s, z, s, c], -1).reshape(a.shape + (3, 3))
+    R = np.zeros(a.shape + (3, 3))
+    k = 3 - i - j
+    R[..., k, k] = 1.0
+    R[..., i, i] = c
+    R[..., j, j] = c
+    R[..., i, j] = -s
+    R[..., j, i] = s
+    return R
+
+
+def rx(a) -> np.ndarray:
+    """(...,) angle in radians -> (..., 3, 3) rotation about x."""
+    return _axis_rot(a, 1, 2)
 
 
 def ry(a) -> np.ndarray:
     """(...,) -> (..., 3, 3) rotation about y."""
-    a = np.asarray(a, dtype=np.float64)
-    c, s = np.cos(a), np.sin(a)
-    o, z = np.ones_like(a), np.zeros_like(a)
-    return np.stack([c, z, s, z, o, z, -s, z, c], -1).reshape(a.shape + (3, 3))
+    return _axis_rot(a, 2, 0)
 
 
 def rz(a) -> np.ndarray:
     """(...,) -> (..., 3, 3) rotation about z."""
-    a = np.asarray(a, dtype=np.float64)
-    c, s = np.cos(a), np.sin(a)
-    o, z = np.ones_like(a), np.zeros_like(a)
-    return np.stack([c, -s, z, s, c, z, z, z, o], -1).reshape(a.shape + (3, 3))
+    return _axis_rot(a, 0, 1)
 
 
 def euler(x=0.0, y=0.0, z=0.0) -> np.ndarray:

@@ -101,33 +101,39 @@ def throw(ctx: Ctx, rig: Rig, side: int = -1) -> None:
 
 
 def golf_swing(ctx: Ctx, rig: Rig, side: int = -1) -> None:
-    """Both hands together on an arc: address, backswing over the right shoulder,
-    downswing and follow-through over the left (side = -1)."""
+    """Both hands together on a tilted circle in front of the body (world frame: the ball
+    is on the floor): address, backswing up over the right shoulder (side = -1),
+    downswing through the ball and follow-through over the left shoulder."""
+    from .core import arm_ik
+
     s = ctx.one_shot(1.4, 2.0, ease=lambda x: np.clip(x, 0, 1))
     back = smoothstep(s / 0.5)
     down = smootherstep((s - 0.5) / 0.22)
-    ang = -side * (2.2 * back - 4.0 * down)   # radians around the swing circle (+ = toward right hand side)
-    # arc in the body's frontal plane, tilted toward the ball
-    r = 0.55
-    centre = np.array([0.0, -0.05, 0.2])
-    x = centre[0] + r * np.sin(ang) * -1
-    y = centre[1] - r * np.cos(ang)
-    z = centre[2] + 0.2 * np.cos(ang)
+    ang = 2.3 * back - 4.2 * down * (1 - 0.15 * (1 - ctx.amp))   # around the swing circle
+    h = rig.heading
+    fwd = np.stack([np.sin(h), -np.cos(h), 0 * h], -1)
+    left = np.stack([np.cos(h), np.sin(h), 0 * h], -1)
+    up = np.array([0.0, 0.0, 1.0])
+    tilt = 0.45                                    # swing plane leans toward the ball
+    dn = -up * np.cos(tilt) + fwd * np.sin(tilt)
+    centre = rig.pelvis + fwd * 0.22 + up * 0.42
+    # + ang swings the hands to the hand's own side (the right for side = -1)
+    hands = centre + 0.6 * (np.cos(ang)[..., None] * dn + np.sin(ang)[..., None] * left * side)
     for sd in (1, -1):
-        p = stack3(x + sd * 0.03, y + 0 * x, z + 0 * x)
-        hand_to(rig, sd, p, pole=np.array([sd, -1.0, -0.3]))
-    rig.pre("spine3", ry(-side * (-0.6 * back + 1.0 * down)) @ rx(0.35 + 0 * s))
-    head_turn(rig, pitch=0.4 * (1 - down) + 0.1, yaw=side * 0.3 * down)
+        arm_ik(rig, sd, hands + left * 0.03 * sd, frame="world", pole=np.array([sd, -1.0, -0.3]))
+    rig.pre("spine3", ry(side * (0.6 * back - 1.1 * down)))
+    head_turn(rig, pitch=0.45 * (1 - down) + 0.1, yaw=-side * 0.3 * down)
 
 
 def tennis_forehand(ctx: Ctx, rig: Rig, side: int = -1) -> None:
-    """Racket hand swings from back-low to front-high across the body."""
+    """Racket hand sweeps round the body at waist to shoulder height: back on its own
+    side, then across the front to the other shoulder, the trunk turning with it."""
     s = ctx.one_shot(1.0, 1.4, ease=lambda x: np.clip(x, 0, 1))
     prep = smoothstep(s / 0.4)
     swing = smootherstep((s - 0.4) / 0.3)
-    ang = side * (1.6 * prep - 2.8 * swing)   # 0 = in front, side*+ = behind on the hand's side
-    p = stack3(-side * np.sin(-ang * side) * 0.0 + side * 0.55 * np.sin(np.abs(ang)) * np.sign(ang * side) * 1,
-               -0.15 + 0.35 * swing, 0.55 * np.cos(ang))
+    th = side * (0.3 + 1.7 * prep - 2.9 * swing)   # 0 = in front, side * pi/2 = own side
+    r = 0.5
+    p = stack3(np.sin(th) * r, -0.3 + 0.45 * swing, np.cos(th) * r)
     hand_to(rig, side, p, pole=np.array([side, -1.0, -0.5]))
     blend_to(rig, -side, np.broadcast_to(np.array([-side * 0.2, 0.0, 0.4]), p.shape), prep * (1 - swing))
     rig.pre("spine3", ry(side * (0.6 * prep - 1.1 * swing)))
@@ -247,7 +253,7 @@ def golf(ctx: Ctx) -> Rig:
     rig.pelvis[..., 2] -= 0.05
     rig.pelvis[..., 1] += 0.06
     rig.lean[:] = euler(0.35 + 0 * rig.heading)
-    spine_bend(rig, x=0.15)
+    spine_bend(rig, x=0.2)
     golf_swing(ctx, rig)
     plant_feet(rig, width=ctx.u(0.08, 0.14), toe_out=0.2)
     return rig
