@@ -133,8 +133,12 @@ def _make_shard(job) -> list[dict]:
     poses, trans, recs = _range(seed, start, stop, frames, actions)
     path = Path(out) / "shards" / f"shard_{k:05d}.npz"
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.npz")
-    np.savez(tmp, poses=poses.reshape(poses.shape[:2] + (72,)), trans=trans, fps=np.float32(FPS))
-    os.replace(tmp, path)
+    try:
+        np.savez(tmp, poses=poses.reshape(poses.shape[:2] + (72,)), trans=trans, fps=np.float32(FPS))
+        os.replace(tmp, path)
+    except BaseException:           # Ctrl-C in the middle of a write: leave no partial file
+        tmp.unlink(missing_ok=True)
+        raise
     for j, r in enumerate(recs):
         r["shard"], r["index"] = k, j
     return recs
@@ -158,11 +162,12 @@ def write_corpus(out: str | Path, n: int, seed: int = 0, frames: int = 60, shard
         info_path = out / "info.json"
         if resume and info_path.is_file():
             old = json.loads(info_path.read_text())
-            same = (old.get("seed"), old.get("frames"), old.get("shard_size"), old.get("n_requested")) == \
-                (seed, frames, shard_size, n)
-            if not same:
-                raise MclipError(f"{out}: --resume needs the same --n, --seed, --frames and --shard-size "
-                                 f"as the interrupted run")
+            same = (old.get("seed"), old.get("frames"), old.get("shard_size"), old.get("n_requested"),
+                    list(old.get("actions", {}))) == \
+                (seed, frames, shard_size, n, list(actions) if actions else list(ACTIONS))
+            if not same or old.get("version") != compose.VERSION:
+                raise MclipError(f"{out}: --resume needs the same --n, --seed, --frames, --shard-size and "
+                                 f"--actions as the interrupted run (and the same generator version)")
             with open(out / "manifest.jsonl", encoding="utf-8") as f:
                 records = [json.loads(line) for line in f if line.strip()]
             done_shards = len({r["shard"] for r in records})
