@@ -74,6 +74,8 @@ def _registry() -> dict[str, Action]:
         A("march", "locomotion", loco.march, lower_ok=True),
         A("tiptoe", "locomotion", loco.tiptoe, lower_ok=True),
         A("limp", "locomotion", loco.limp, lower_ok=True),
+        A("walk_stop", "locomotion", loco.walk_stop, lower_ok=True),
+        A("walk_start", "locomotion", loco.walk_start, lower_ok=True),
         A("skip", "locomotion", wb.skip),
         A("crawl", "locomotion", loco.crawl),
         # jumps

@@ -62,6 +62,10 @@ PHRASES: dict[str, Phr] = {
               "limping|limping forward|hobbling"),
     "crawl": P("crawl", "forwards movement", "crawls on hands and knees|crawls forward|crawls|moves on all fours|creeps along the floor",
                "crawling|crawling on hands and knees|crawling on all fours"),
+    "walk_stop": P("walk, stand", "walk", "walks forward and stops|stops walking|walks a few steps and stands still|comes to a stop|walks then halts",
+                   "walking and stopping|coming to a stop|walking then standing still"),
+    "walk_start": P("stand, walk", "walk", "starts walking|stands and then walks forward|begins to walk|sets off walking|starts to walk from standing",
+                    "starting to walk|setting off|beginning to walk"),
     "skip": P("skip", "hop", "skips|skips forward|skips along|skips happily along|bounces along skipping",
               "skipping|skipping forward|skipping along"),
     # jumps

@@ -16,7 +16,7 @@ import numpy as np
 
 from .core import (FPS, J, OFF, REST, Ctx, Rig, aim, ankle_from_ground, arm_angles, arm_ik, batched_interp, chain_global,
                    bump, cumulative_phase, foot_rotation, head_turn, leg_ik, rotate, rx, ry,
-                   side_name, smooth_below, smooth_noise, smoothstep, spine_bend, STANDING_PELVIS_Z, euler, rz)
+                   side_name, smooth_below, smooth_noise, smootherstep, smoothstep, spine_bend, STANDING_PELVIS_Z, euler, rz)
 
 LEG_REACH = float(np.linalg.norm(OFF[J["left_knee"]]) + np.linalg.norm(OFF[J["left_ankle"]]))
 
@@ -46,6 +46,8 @@ class Gait:
     right_duty: np.ndarray | None = None     # duty of the right foot (limp)
     toe_out: float = 0.08
     stance_hop: np.ndarray | float = 0.0     # skipping: a hop (m) in the middle of each stance
+    envelope: np.ndarray | None = None        # (B, T) 0..1 walking <-> standing (starts and stops)
+    start_phase: np.ndarray | None = None     # (B, 1) phase at frame 0 (default random)
 
 
 def walk_gait(ctx: Ctx, speed: float = 1.3) -> Gait:
@@ -79,26 +81,48 @@ def run_gait(ctx: Ctx, speed: float = 3.5) -> Gait:
                 flight=True)
 
 
+def settle_phase(phase: np.ndarray, env: np.ndarray, duty: np.ndarray) -> np.ndarray:
+    """Stretch the slowing part of a gait phase so a stopping walk ends with both feet down.
+
+    phase, env (B, T); duty (B, 1). Both feet stand when the left foot's cycle fraction
+    is in [0, duty - 0.5] or [0.5, duty]; the final phase is moved forward (by under half
+    a cycle) to the middle of the next such window, spread over the slowing frames.
+    """
+    c = (duty - 0.5) / 2
+    end = phase[:, -1:]
+    delta = np.mod(c - np.mod(end, 1.0), 0.5)
+    slowing = env < 0.999
+    first = np.where(slowing.any(1), slowing.argmax(1), phase.shape[1] - 1)
+    start = np.take_along_axis(phase, first[:, None], 1)
+    R = np.clip((phase - start) / np.maximum(end - start, 1e-6), 0, 1)
+    return phase + delta * R
+
+
 def gait_rig(ctx: Ctx, g: Gait, heading0: np.ndarray | None = None) -> Rig:
     """Build the whole-body rig (legs by IK, arms swinging) for a gait."""
     B, T = ctx.B, ctx.T
     rig = Rig(B, T)
     bt = (B, T)
-    cad = np.broadcast_to(g.cadence, bt)
-    phase = cumulative_phase(cad) + ctx.rng.uniform(0, 1, (B, 1))
+    env = np.ones(bt) if g.envelope is None else np.broadcast_to(g.envelope, bt)
+    cad = np.broadcast_to(g.cadence, bt) * env
+    start = ctx.rng.uniform(0, 1, (B, 1)) if g.start_phase is None else g.start_phase
+    phase = cumulative_phase(cad) + start
+    if g.envelope is not None and not g.flight:
+        phase = settle_phase(phase, env, np.broadcast_to(g.duty, (B, 1)))
     # path: heading and ground track
-    yaw = np.broadcast_to(g.yaw_rate, bt) + smooth_noise(ctx.rng, (B,), T, 1.0, 0.7) * ctx.wander
+    yaw = (np.broadcast_to(g.yaw_rate, bt) + smooth_noise(ctx.rng, (B,), T, 1.0, 0.7) * ctx.wander) * env
     heading = (np.zeros((B, 1)) if heading0 is None else heading0) + np.cumsum(yaw, 1) / FPS
     fwd = np.stack([np.sin(heading), -np.cos(heading)], -1)
     left = np.stack([np.cos(heading), np.sin(heading)], -1)
     vel = fwd * np.broadcast_to(g.v_fwd, bt)[..., None] + left * np.broadcast_to(g.v_lat, bt)[..., None]
+    vel = vel * env[..., None]
     track = np.cumsum(vel, 1) / FPS
     rig.heading[:] = heading
 
     # pelvis tilt (forward lean) and the small yaw/roll oscillation of a walking pelvis
     ang = 2 * np.pi * phase
-    pel_yaw = 0.06 * np.sin(ang) * np.clip(np.abs(g.v_fwd) / 1.3, 0, 1.5)
-    pel_roll = 0.035 * np.sin(2 * ang) * (0 * phase + 1)
+    pel_yaw = 0.06 * np.sin(ang) * np.clip(np.abs(g.v_fwd) / 1.3, 0, 1.5) * env
+    pel_roll = 0.035 * np.sin(2 * ang) * env
     rig.lean[:] = euler(np.broadcast_to(g.trunk * 0.5, bt), pel_yaw, pel_roll * 0.5)
 
     hip_drop = -(OFF[J["left_hip"], 1])                       # pelvis -> hip, metres
@@ -106,7 +130,7 @@ def gait_rig(ctx: Ctx, g: Gait, heading0: np.ndarray | None = None) -> Rig:
              (-1, phase + g.right_offset,
               np.broadcast_to(g.duty if g.right_duty is None else g.right_duty, bt)))
     ankles, feet_R, stance_w, z_limits, hops = {}, {}, [], [], []
-    pel_xy = track + left * (np.broadcast_to(g.sway, bt) * np.sin(ang))[..., None]
+    pel_xy = track + left * (np.broadcast_to(g.sway, bt) * np.sin(ang) * env)[..., None]
     for side, ph, duty in sides:
         n = np.floor(ph)
         fr = ph - n
@@ -138,7 +162,7 @@ def gait_rig(ctx: Ctx, g: Gait, heading0: np.ndarray | None = None) -> Rig:
         st = fr / duty
         p_st = sp + g.p_land * (1 - smoothstep(st / 0.18)) + (g.p_off - sp) * smoothstep((st - 0.72) / 0.28)
         p_sw = g.p_off + (g.p_land - g.p_off) * smoothstep(su / 0.8)
-        pitch = np.where(in_stance, p_st, p_sw)
+        pitch = sp + (np.where(in_stance, p_st, p_sw) - sp) * env   # feet flatten when standing
         ankle = ankle_from_ground(ground_xy, lift, fyaw, pitch, side)
         ankles[side] = ankle
         feet_R[side] = foot_rotation(fyaw, pitch)
@@ -158,7 +182,7 @@ def gait_rig(ctx: Ctx, g: Gait, heading0: np.ndarray | None = None) -> Rig:
         duty = np.broadcast_to(g.duty, bt)
         z = g.height - g.bob * np.cos(4 * np.pi * (phase - duty / 2))
     else:
-        z = g.height + g.bob * np.cos(4 * np.pi * (phase - 0.3))
+        z = g.height + g.bob * env * np.cos(4 * np.pi * (phase - 0.3))
     z = z + hops[0] + hops[1]
     z = smooth_below(np.minimum.reduce([z] + z_limits), radius=3 if g.flight else 5)
     rig.pelvis[..., :2] = pel_xy
@@ -172,7 +196,7 @@ def gait_rig(ctx: Ctx, g: Gait, heading0: np.ndarray | None = None) -> Rig:
     head_turn(rig, pitch=-g.trunk * 0.6)
     for side, off in ((1, 0.0), (-1, 0.5)):
         sw = -np.cos(2 * np.pi * (phase + off))             # +1 = arm forward
-        arm_angles(rig, side, flex=g.arm_swing * sw + 0.05, abduct=0.12 + 0.05 * g.arm_swing,
+        arm_angles(rig, side, flex=g.arm_swing * env * sw + 0.05, abduct=0.12 + 0.05 * g.arm_swing,
                    elbow=g.elbow + 0.25 * g.arm_swing * (sw + 1), twist=0.1)
     return rig
 
@@ -368,3 +392,21 @@ def crawl(ctx: Ctx) -> Rig:
         rig.local[:, :, wr] = aim(np.broadcast_to(OFF[hd], fwd3.shape), np.broadcast_to(np.array([0.0, 1.0, 0.0]), fwd3.shape),
                                   rotate(Gt, fwd3), rotate(Gt, np.broadcast_to(up, fwd3.shape)))
     return rig
+
+
+def walk_stop(ctx: Ctx) -> Rig:
+    """Walk, slow down over about two steps and stand still with both feet down."""
+    g = walk_gait(ctx, speed=1.2)
+    t0 = ctx.pad / FPS + ctx.u(0.3, 0.9)
+    g.envelope = 1 - smootherstep((ctx.time() - t0) / (ctx.u(0.6, 0.9) / np.sqrt(ctx.tempo)))
+    return gait_rig(ctx, g)
+
+
+def walk_start(ctx: Ctx) -> Rig:
+    """Stand still (both feet down), then set off walking."""
+    g = walk_gait(ctx, speed=1.2)
+    t0 = ctx.pad / FPS + ctx.u(0.2, 0.8)
+    g.envelope = smootherstep((ctx.time() - t0) / (ctx.u(0.6, 0.9) / np.sqrt(ctx.tempo)))
+    # frozen at a double-support moment until it starts
+    g.start_phase = (g.duty - 0.5) / 2 + np.where(ctx.rng.random((ctx.B, 1)) < 0.5, 0.0, 0.5)
+    return gait_rig(ctx, g)
