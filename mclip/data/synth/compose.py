@@ -246,9 +246,10 @@ def build_block(rng: np.random.Generator, plans: list[ClipPlan], frames: int):
         for k, i in enumerate(idx):
             if i in layered:
                 rig.local[k][:, upper_j] = layered[i]
+        # the padding only served the action functions (gait footprints, smoothing)
+        rig = rig.crop(PAD, frames)
         apply_posture(rig, rng, [plans[i].style for i in idx])
         ground(rig)
-        rig = rig.crop(PAD, frames)
         p, t = finalize(rig)
         mir = np.array([plans[i].mirror for i in idx])
         if mir.any():
