@@ -344,6 +344,11 @@ def _check_motion_args(*items) -> None:
             raise MclipError(f"{item}: no such file")
 
 
+def _check_extend(extend: str) -> None:
+    if extend not in ("loop", "extrapolate"):
+        raise MclipError(f"--extend {extend}: choose loop or extrapolate")
+
+
 def _report(paths, as_json: bool, extra: Optional[dict] = None) -> None:
     files = [str(p) for p in paths]
     if as_json:
@@ -363,6 +368,9 @@ def text2motion_cmd(
     variation: float = typer.Option(
         0.0, "--variation", help="Turn each prompt's latent this far (0..1) towards a random direction "
                                  "for a different take; 0 = the model's one answer."),
+    extend: str = typer.Option("loop", "--extend", help="Beyond the model's clip length: 'loop' chains "
+                                                        "copies of the clip with cross-fades (keeps walking, "
+                                                        "turning); 'extrapolate' asks the decoder for all frames."),
     fps: float = typer.Option(30.0, "--fps", help="Frame rate of the rendered video (motion files stay 30 fps)."),
     fmt: str = typer.Option("mp4", "--format", help="File type per prompt when -o is a folder: "
                                                    "mp4, gif, png, npz, npy or bvh."),
@@ -394,6 +402,7 @@ def text2motion_cmd(
         if not texts:
             raise MclipError(f"{prompts_file}: no prompts in it")
     texts = check_prompts(texts)
+    _check_extend(extend)
     folder = is_dir_target(out)
     if not folder:
         file_set(out)  # a bad extension fails before the model loads
@@ -403,7 +412,8 @@ def text2motion_cmd(
     if not folder:
         from .outputs import write_set
 
-        motion = engine.text2motion(texts, frames=frames, seed=seed, variation=variation)[0]
+        motion = engine.text2motion(texts, frames=frames, seed=seed, variation=variation,
+                                    extend=extend)[0]
         with _progress(motion.num_frames, "rendering", enabled=not as_json) as update:
             paths = write_set(motion, out, caption=texts[0], render_fps=fps, progress=update)
         _report(paths, as_json, {"prompt": texts[0]})
@@ -416,7 +426,8 @@ def text2motion_cmd(
     with _progress(len(texts), "text2motion", enabled=not as_json) as update:
         for i in range(0, len(texts), chunk):
             part = texts[i:i + chunk]
-            motions = engine.text2motion(part, frames=frames, seed=seed, variation=variation)
+            motions = engine.text2motion(part, frames=frames, seed=seed, variation=variation,
+                                         extend=extend)
             for text, motion in zip(part, motions):
                 written += batch.add(motion, text, render_fps=fps)
                 update(len(batch.items))
@@ -451,6 +462,8 @@ def interpolate_cmd(
                              help="grid.mp4/.gif/.png (all steps side by side, plus grid-NN.npz), "
                                   "x.npz/.npy/.bvh (x-NN.<ext> per step) or a folder/."),
     frames: Optional[int] = typer.Option(None, "--frames", help="Frames per motion at 30 fps (default: the model's clip length, 60)."),
+    extend: str = typer.Option("loop", "--extend", help="Beyond the clip length: loop or extrapolate "
+                                                        "(see text2motion --help)."),
     fps: float = typer.Option(30.0, "--fps", help="Frame rate of the rendered video."),
     fmt: str = typer.Option("mp4", "--format", help="File type per step when -o is a folder."),
     weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
@@ -473,6 +486,7 @@ def interpolate_cmd(
 
     if steps < 2:
         raise MclipError(f"--steps {steps}: need at least 2 (the two ends)")
+    _check_extend(extend)
     for x in (a, b):
         if not is_motion_ref(x):
             check_prompts([x], "text")
@@ -480,7 +494,7 @@ def interpolate_cmd(
     if not is_dir_target(out):
         file_set(out)
     engine = _load_engine(weights, device)
-    motions = engine.interpolate(a, b, steps=steps, slerp=slerp, frames=frames)
+    motions = engine.interpolate(a, b, steps=steps, slerp=slerp, frames=frames, extend=extend)
     ts = [i / (steps - 1) for i in range(steps)]
     captions = [f"t={t:.2f}" + (f"  {Path(a).name if is_motion_ref(a) else a}" if i == 0 else "")
                 + (f"  {Path(b).name if is_motion_ref(b) else b}" if i == steps - 1 else "")

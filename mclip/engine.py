@@ -54,6 +54,9 @@ CLIP_TEMPERATURE = 100.0
 """Logit scale of classification: softmax(100 * cosine), CLIP's learned value
 (exp(4.6052) = 100), which the paper's classifier follows (its section 4.4 cites CLIP)."""
 DECODE_BATCH = 64
+EXTEND_MODES = ("loop", "extrapolate")
+LOOP_OVERLAP = 10
+"""Frames of cross-fade between repeats when a generated motion is longer than a clip."""
 
 
 # ------------------------------------------------------------------ set-up helpers
@@ -345,11 +348,31 @@ class Engine:
         t[:, 2] -= floor
         return motion_from_rotmats(R, t, FPS)
 
-    def decode(self, z: torch.Tensor, frames: int | None = None) -> list[Motion]:
-        """(B, D) latents -> B grounded motions of ``frames`` frames (default 60)."""
+    def decode(self, z: torch.Tensor, frames: int | None = None, extend: str = "loop"
+               ) -> list[Motion]:
+        """(B, D) latents -> B grounded motions of ``frames`` frames (default 60).
+
+        Longer than the training clip (60 frames), ``extend`` says how:
+        - "loop": decode the 60-frame clip and chain copies of it, each turned and moved
+          to start where the previous one is at that moment, with a 10-frame cross-fade
+          (``windows.stitch``): a walk keeps walking, a turn keeps turning;
+        - "extrapolate": ask the decoder for all frames at once (its positional encoding
+          goes past anything it was trained on; small models often stall or drift back).
+        """
         frames = self._check_frames(frames)
-        R, t = self._decode_raw(torch.as_tensor(z, dtype=torch.float32), frames)
-        return [self._grounded(R[i], t[i]) for i in range(R.shape[0])]
+        if extend not in EXTEND_MODES:
+            raise MclipError(f"--extend {extend}: choose {' or '.join(EXTEND_MODES)}")
+        z = torch.as_tensor(z, dtype=torch.float32)
+        if frames <= self.frames or extend == "extrapolate":
+            R, t = self._decode_raw(z, frames)
+            return [self._grounded(R[i], t[i]) for i in range(R.shape[0])]
+        R, t = self._decode_raw(z, self.frames)
+        plan = windows.plan_windows(frames, self.frames, self.frames - LOOP_OVERLAP)
+        out = []
+        for i in range(R.shape[0]):
+            Rs, ts = windows.stitch([(R[i], t[i])] * len(plan.starts), plan, follow_heading=True)
+            out.append(self._grounded(Rs, ts))
+        return out
 
     def _check_frames(self, frames: int | None) -> int:
         frames = self.frames if frames is None else int(frames)
@@ -360,11 +383,12 @@ class Engine:
     # -------------------------------------------------------------- applications
 
     def text2motion(self, prompts: Sequence[str], frames: int | None = None,
-                    seed: int | None = None, variation: float = 0.0) -> list[Motion]:
+                    seed: int | None = None, variation: float = 0.0,
+                    extend: str = "loop") -> list[Motion]:
         """One motion per prompt (batched): the prompt's embedding decoded (paper 4.2).
 
-        frames: output length (default the training length, 60 = 2 s; longer asks the
-        decoder's positional encoding to extrapolate). The model is deterministic;
+        frames: output length (default the training length, 60 = 2 s; for longer ones
+        see ``decode``'s ``extend``). The model is deterministic;
         ``variation`` > 0 turns each latent by that much towards a random direction
         (drawn from ``seed``), for different takes of one prompt.
         """
@@ -375,7 +399,7 @@ class Engine:
             g = torch.Generator().manual_seed(0 if seed is None else int(seed))
             noise = torch.nn.functional.normalize(torch.randn(z.shape, generator=g), dim=-1)
             z = torch.nn.functional.normalize(z + float(variation) * noise.to(z.device), dim=-1)
-        return self.decode(z, frames)
+        return self.decode(z, frames, extend)
 
     def latent_of(self, item: MotionLike) -> torch.Tensor:
         """(D,) unit latent of a motion (file or Motion) or a text (any other string)."""
@@ -384,11 +408,11 @@ class Engine:
         return self.embed_texts([str(item)])[0]
 
     def interpolate(self, a: MotionLike, b: MotionLike, steps: int = 5, slerp: bool = False,
-                    frames: int | None = None) -> list[Motion]:
+                    frames: int | None = None, extend: str = "loop") -> list[Motion]:
         """``steps`` motions from a to b (ends included), decoded from evenly spaced
         latents (paper 4.3, Fig. 10). a/b: motions, motion files, or texts."""
         za, zb = self.latent_of(a), self.latent_of(b)
-        return self.decode(interpolate_latents(za, zb, int(steps), slerp), frames)
+        return self.decode(interpolate_latents(za, zb, int(steps), slerp), frames, extend)
 
     def edit_direction(self, add: Sequence[str] = (), sub: Sequence[str] = (),
                        add_motion: Sequence[MotionLike] = (),

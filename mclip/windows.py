@@ -118,11 +118,15 @@ def crossfade_weights(overlap: int) -> torch.Tensor:
     return torch.arange(1, overlap + 1, dtype=torch.float32) / (overlap + 1)
 
 
-def stitch(pieces: list[tuple[torch.Tensor, torch.Tensor]], plan: WindowPlan):
+def stitch(pieces: list[tuple[torch.Tensor, torch.Tensor]], plan: WindowPlan,
+           follow_heading: bool = False):
     """Join decoded windows into one motion of ``plan.length`` frames.
 
     pieces: one (rotmats (size, 24, 3, 3), trans (size, 3)) per window of ``plan``, each
     already in the world frame of the input. returns (rotmats (T, 24, 3, 3), trans (T, 3)).
+    follow_heading: first turn each piece about world z so that it starts facing where
+    the motion so far faces at that frame (for pieces that all start canonical, e.g. one
+    clip repeated to make a longer motion).
     """
     if len(pieces) != len(plan.starts):
         raise ValueError("one piece per window is needed")
@@ -131,6 +135,14 @@ def stitch(pieces: list[tuple[torch.Tensor, torch.Tensor]], plan: WindowPlan):
     for (r_new, t_new), start in zip(pieces[1:], plan.starts[1:]):
         end = rot.shape[0]                    # frames stitched so far
         overlap = end - start
+        if follow_heading:
+            from .representation import heading
+
+            yaw = heading(rot[start, 0]) - heading(r_new[0, 0])
+            c, s = torch.cos(yaw), torch.sin(yaw)
+            Rz = torch.stack([torch.stack([c, -s, 0 * c]), torch.stack([s, c, 0 * c]),
+                              torch.stack([0 * c, 0 * c, 0 * c + 1])]).to(tr.dtype)
+            r_new, t_new = move_body(r_new, t_new, Rz, torch.zeros(3, dtype=tr.dtype))
         # Continue the trajectory: put the new window's start where we already are.
         t_new = t_new.clone()
         t_new[:, :2] += tr[start, :2] - t_new[0, :2]

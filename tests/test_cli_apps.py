@@ -92,6 +92,15 @@ def test_text2motion_other_outputs(run, tmp_path, name, expected):
         assert len(iio.imread(tmp_path / name)) >= 5
 
 
+def test_text2motion_longer_than_a_clip(run, tmp_path):
+    code, _, err = run("text2motion", "walk forward", "-o", tmp_path / "long.npz", "--frames", 150)
+    assert code == 0, err
+    with np.load(tmp_path / "long.npz") as f:
+        assert f["poses"].shape == (150, 72)
+    code, _, err = run("text2motion", "walk", "-o", tmp_path / "x.npz", "--frames", 90, "--extend", "no")
+    assert code == 2 and "--extend" in err
+
+
 def test_text2motion_batch_folder_and_index(run, tmp_path):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("walk forward\n\n# a comment\nSit down, on a chair!\n  jump up  \n")

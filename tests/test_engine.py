@@ -108,6 +108,24 @@ def test_text2motion_matches_the_training_clip_it_learned(tiny_engine):
     assert res.top[0].label == TEXTS["sit"]
 
 
+def test_long_text2motion_loops_the_clip(tiny_engine):
+    clip = tiny_engine.text2motion([TEXTS["walk"]])[0]
+    long = tiny_engine.text2motion([TEXTS["walk"]], frames=150)[0]
+    assert long.num_frames == 150
+    # Repeats start every 50 frames (10-frame cross-fades): before the first fade the
+    # long motion is the clip itself (rotations, horizontal path).
+    np.testing.assert_allclose(long.poses[:50], clip.poses[:50], atol=1e-4)
+    np.testing.assert_allclose(long.trans[:50, :2], clip.trans[:50, :2], atol=1e-4)
+    # The second repeat continues from where the first one is at frame 50.
+    J = long.joints()
+    assert np.linalg.norm(np.diff(J[:, 0], axis=0), axis=-1).max() < 0.08
+    assert abs(sole_heights(long).min()) < 1e-4
+    raw = tiny_engine.text2motion([TEXTS["walk"]], frames=90, extend="extrapolate")[0]
+    assert raw.num_frames == 90
+    with pytest.raises(MclipError, match="--extend"):
+        tiny_engine.text2motion(["walk"], frames=90, extend="bounce")
+
+
 def test_empty_prompt_is_a_user_error(tiny_engine):
     with pytest.raises(MclipError, match="empty"):
         tiny_engine.text2motion(["walk", "   "])
@@ -353,6 +371,24 @@ def test_stitch_continues_the_trajectory():
     Rs, ts = windows.stitch([(R, t1), (R, t2)], plan)
     # The second window is shifted to start where the first one is at frame 30.
     np.testing.assert_allclose(ts[:, 1].numpy(), -np.arange(90) * 0.04, atol=1e-5)
+
+
+def test_stitch_follow_heading_keeps_turning():
+    from mclip import windows
+    from mclip.representation import heading
+
+    # A clip turning left from heading 0 to 90 degrees at a steady rate.
+    yaw = torch.linspace(0, math.pi / 2, 60)
+    R = torch.eye(3).expand(60, 24, 3, 3).clone()
+    R[:, 0] = rotation_about("z", yaw) @ torch.as_tensor(skeleton.STAND)
+    t = torch.zeros(60, 3)
+    plan = windows.plan_windows(110, 60, 50)           # repeats at 0 and 50
+    Rs, _ = windows.stitch([(R, t), (R, t)], plan, follow_heading=True)
+    h = torch.rad2deg(heading(Rs[:, 0]))
+    # The second repeat starts facing where the first was at frame 50 (90 * 50/59 deg),
+    # so the motion ends 90 degrees further, turning smoothly all the way.
+    assert abs(float(h[-1]) - (90 * 50 / 59 + 90)) < 0.1
+    assert float(h.diff().abs().max()) < 3.0
 
 
 def test_rigid_moves_match_forward_kinematics():
