@@ -43,7 +43,8 @@ def checksum_path(path: str | os.PathLike) -> Path:
     return Path(str(path) + ".sha256")
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same folder + os.replace."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -58,17 +59,18 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def _atomic_torch_save(obj, path: Path) -> None:
+def atomic_torch_save(obj, path: Path) -> None:
+    """``torch.save`` that never leaves a half-written file at ``path``."""
     buf = io.BytesIO()
     torch.save(obj, buf)
-    _atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def write_checksum(path: str | os.PathLike) -> Path:
     """Write ``<path>.sha256`` in sha256sum format (``<hex>  <name>``)."""
     path = Path(path)
     out = checksum_path(path)
-    _atomic_write_bytes(out, f"{sha256_of(path)}  {path.name}\n".encode())
+    atomic_write_bytes(out, f"{sha256_of(path)}  {path.name}\n".encode())
     return out
 
 
@@ -97,7 +99,7 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, model_cfg: 
         "step": int(step),
         "extra": extra or {},
     }
-    _atomic_torch_save(state, path)
+    atomic_torch_save(state, path)
     if checksum:
         write_checksum(path)
     return path
@@ -121,9 +123,9 @@ def read_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
                 f"{path}: checksum mismatch (file is corrupt or truncated; expected sha256 "
                 f"{expected[:12]}..., got {actual[:12]}...). Re-download or re-export it.")
     try:
-        # weights_only=False: checkpoints hold plain dicts and RNG state tensors only,
-        # but numpy's RNG state is a tuple with an ndarray. Only load files you trust.
-        state = torch.load(path, map_location=device, weights_only=False)
+        # weights_only: tensors, numbers, strings and containers only, never arbitrary
+        # pickled objects, so loading a checkpoint from elsewhere cannot run code.
+        state = torch.load(path, map_location=device, weights_only=True)
     except Exception as e:  # unpickling errors come in many types
         raise MclipError(f"{path}: not a readable mclip checkpoint ({type(e).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
@@ -172,6 +174,6 @@ def export_for_release(ckpt: str | os.PathLike, out: str | os.PathLike,
         "step": state.get("step", 0), "extra": extra,
     }
     out = Path(out)
-    _atomic_torch_save(release, out)
+    atomic_torch_save(release, out)
     write_checksum(out)
     return out

@@ -245,10 +245,10 @@ def embed_images(backbone, features: torch.Tensor, seed: int, batch: int = 64) -
 def _cached(path: Path, make, d: Dist):
     """Compute on rank 0 and save atomically; every rank then loads it."""
     if d.main and not path.exists():
-        from .checkpoint import _atomic_torch_save
+        from .checkpoint import atomic_torch_save
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_torch_save(make(), path)
+        atomic_torch_save(make(), path)
     _barrier(d)
     return torch.load(path, weights_only=True)
 
@@ -306,8 +306,12 @@ def batches_from(step: int, n: int, batch_size: int, seed: int, d: Dist):
 
 
 def rng_state() -> dict:
-    s = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-         "python": random.getstate()}
+    """Every RNG the loop uses (dropout: torch; text phrasing: python), as tensors and
+    plain tuples, so checkpoints load with ``torch.load(weights_only=True)``."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    s = {"torch": torch.get_rng_state(), "python": random.getstate(),
+         "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
+                   float(gauss))}
     if torch.cuda.is_available():
         s["cuda"] = torch.cuda.get_rng_state_all()
     return s
@@ -315,7 +319,8 @@ def rng_state() -> dict:
 
 def set_rng_state(s: dict) -> None:
     torch.set_rng_state(s["torch"])
-    np.random.set_state(s["numpy"])
+    kind, keys, pos, has_gauss, gauss = s["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     random.setstate(s["python"])
     if "cuda" in s and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(s["cuda"])
@@ -562,9 +567,9 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
         log_file = open(out / "log.jsonl", "a", encoding="utf-8")
-        from .checkpoint import _atomic_write_bytes
+        from .checkpoint import atomic_write_bytes
 
-        _atomic_write_bytes(out / "config.json", json.dumps(
+        atomic_write_bytes(out / "config.json", json.dumps(
             {"train": train_cfg_dict, "model": mcfg.to_dict()}, indent=2).encode())
 
     def log(record: dict) -> None:

@@ -217,6 +217,12 @@ def test_wrong_files_are_user_errors(saved, tmp_path):
     torch.save({"state_dict": {}}, other)
     with pytest.raises(MclipError, match="not an mclip checkpoint"):
         load_checkpoint(other)
+    import argparse
+
+    pickled = tmp_path / "pickled.pt"             # arbitrary objects are never unpickled
+    torch.save({"format": "mclip-checkpoint", "x": argparse.Namespace(a=1)}, pickled)
+    with pytest.raises(MclipError, match="not a readable mclip checkpoint"):
+        load_checkpoint(pickled)
     with pytest.raises(MclipError, match="trained against backbone 'minilm', not 'clip'"):
         load_checkpoint(path, backbone="clip")
 
