@@ -15,7 +15,6 @@ import json
 import os
 import time
 from functools import lru_cache
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -127,6 +126,12 @@ def _atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _ignore_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _make_shard(job) -> list[dict]:
     """Worker: build one shard, write it atomically, return its records."""
     out, seed, k, start, stop, frames, actions = job
@@ -199,28 +204,31 @@ def write_corpus(out: str | Path, n: int, seed: int = 0, frames: int = 60, shard
         return info
 
     t0 = time.perf_counter()
+    commit(False)                   # an interrupted folder always says what it holds
     if progress:
         progress(len(records), n)
+    pool = None
     try:
         if workers == 1:
             results = map(_make_shard, jobs)
-            for recs in results:
-                records.extend(recs)
-                commit(False)
-                if progress:
-                    progress(len(records), n)
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                try:
-                    for recs in pool.map(_make_shard, jobs):
-                        records.extend(recs)
-                        commit(False)
-                        if progress:
-                            progress(len(records), n)
-                except BaseException:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
+            import multiprocessing as mp
+
+            # workers ignore Ctrl-C: the main process stops them (terminate) and cleans up
+            pool = mp.get_context("fork").Pool(workers, initializer=_ignore_sigint)
+            results = pool.imap(_make_shard, jobs)
+        for recs in results:
+            records.extend(recs)
+            commit(False)
+            if progress:
+                progress(len(records), n)
+        if pool is not None:
+            pool.close()
+            pool.join()
     except BaseException:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
         # keep only whole, listed shards: a worker may have finished one the manifest
         # does not list yet; --resume rebuilds it
         listed = {r["shard"] for r in records}
