@@ -127,7 +127,6 @@ class BatchFolder:
         self.fmt = fmt
         self.meta = dict(meta or {})
         self.items: list[dict] = []
-        self._created = not self.folder.exists()
 
     def add(self, motion, text: str, extra: dict | None = None, render_fps: float | None = None,
             progress: Callable[[int, int], None] | None = None, name: str | None = None
