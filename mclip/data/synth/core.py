@@ -455,8 +455,9 @@ def arm_ik(rig: Rig, side: int, wrist_target: np.ndarray, frame: str = "chest",
 ANKLE_Y = REST[J["left_ankle"], 1]
 # Foot geometry in the foot's own (body-axes) frame, relative to the ankle joint:
 # the toe-ground point under the foot joint and the heel-ground point behind the ankle.
-TOE_GROUND = np.array([REST[J["left_foot"], 0] - REST[J["left_ankle"], 0],
-                       GROUND_Y - ANKLE_Y, REST[J["left_foot"], 2] - REST[J["left_ankle"], 2]])
+# The toe pivot is the foot (toe-base) joint itself, so a rising heel keeps that joint
+# exactly where it was (FOOT_HEIGHT above the floor).
+TOE_GROUND = REST[J["left_foot"]] - REST[J["left_ankle"]]
 HEEL_GROUND = np.array([0.0, GROUND_Y - ANKLE_Y, -0.035])
 ANKLE_UNDER = np.array([0.0, GROUND_Y - ANKLE_Y, 0.0])
 
@@ -471,7 +472,7 @@ def ankle_from_ground(ground_xy: np.ndarray, lift: np.ndarray, yaw: np.ndarray,
     """World ankle position of a foot that rolls about its heel (pitch < 0) or toe (pitch > 0).
 
     ground_xy: (B, T, 2) world point under the ankle when the foot is flat.
-    lift: (B, T) height of that pivot above the floor. returns (B, T, 3).
+    lift: (B, T) how far the pivot is raised above its flat-foot height. returns (B, T, 3).
     """
     Rf = foot_rotation(yaw, pitch)
     Rflat = foot_rotation(yaw, np.zeros_like(pitch))
@@ -481,7 +482,7 @@ def ankle_from_ground(ground_xy: np.ndarray, lift: np.ndarray, yaw: np.ndarray,
     under = np.concatenate([ground_xy, np.zeros(ground_xy.shape[:-1] + (1,))], -1)
     # ground point of the pivot when flat (world), then hang the ankle from it
     pivot_world = under + rotate(Rflat, pivot_local - ANKLE_UNDER)
-    pivot_world[..., 2] = lift
+    pivot_world[..., 2] += lift
     return pivot_world + rotate(Rf, -pivot_local)
 
 

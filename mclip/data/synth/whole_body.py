@@ -354,7 +354,7 @@ def kneel(ctx: Ctx) -> Rig:
     s = ctx.one_shot(1.2, 1.8)
     step = smoothstep(s / 0.35)
     down = smoothstep((s - 0.3) / 0.7)
-    rig.pelvis[..., 2] = rig.pelvis[..., 2] + (0.5 - rig.pelvis[..., 2]) * down
+    rig.pelvis[..., 2] = rig.pelvis[..., 2] + (0.49 - rig.pelvis[..., 2]) * down
     rig.pelvis[..., 1] += 0.18 * down
     rig.lean[:] = euler(0.15 * bump(down) + 0.05 * down)
     plant_feet(rig, sides=(1,), front=0.30)
