@@ -275,3 +275,34 @@ def test_cli_synth(tmp_path, capsys):
         assert e.value.code == 2
         assert capsys.readouterr().err.startswith("error:")
     assert not (tmp_path / "d").exists()
+
+
+def test_mirror_and_place_match_rigid_transforms_of_the_joints():
+    """core.mirror / core.place on (poses, trans) == reflecting / turning FK joints (scipy)."""
+    from scipy.spatial.transform import Rotation
+
+    from mclip.data.synth import core
+
+    poses, trans, j, _ = clips("wave_right", n=3, style="happy")
+    pm, tm = core.mirror(poses, trans)
+    jm = fk(pm, tm)
+    ref = j[:, :, list(skeleton.MIRROR)].copy()
+    ref[..., 0] *= -1
+    np.testing.assert_allclose(jm, ref, atol=2e-5)
+    yaw = np.array([0.7, -2.0, 3.0])
+    xy = np.array([[1.0, 2.0], [-3.0, 0.5], [0.0, 0.0]])
+    pp, tp = core.place(poses, trans, yaw, xy)
+    jp = fk(pp, tp)
+    for b in range(3):
+        R = Rotation.from_euler("z", yaw[b]).as_matrix()
+        start = j[b, 0, 0]
+        expect = (j[b] - start) @ R.T + np.array([xy[b, 0], xy[b, 1], start[2]])
+        np.testing.assert_allclose(jp[b], expect, atol=2e-5)
+
+
+@pytest.mark.parametrize("action", ["walk", "sit_down", "jump_in_place", "wave_right", "crawl", "lie_down"])
+def test_longer_clips_stay_plausible(action):
+    poses, trans, j, _ = clips(action, n=3, frames=240)
+    assert poses.shape == (3, 240, 24, 3)
+    assert M.foot_skate(j).mean() < 0.01 and M.ground_penetration(j).max() < 0.02
+    assert M.bone_length_error(j).max() < 1e-4 and M.joint_limit_violation(poses).max() == 0
