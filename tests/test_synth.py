@@ -264,11 +264,11 @@ def test_cli_synth(tmp_path, capsys):
 
     out = tmp_path / "c"
     main(["data", "synth", "--n", "12", "--seed", "11", "-o", str(out), "--shard-size", "8",
-          "--actions", "stand,wave_right", "--json"])
+          "--actions", "stand,look_around", "--json"])
     summary = json.loads(capsys.readouterr().out)
     assert summary["clips"] == 12 and summary["actions"] == 2
     recs = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
-    assert {r["params"]["body"] for r in recs} <= {"stand", "wave_right", "wave_left"}
+    assert {r["params"]["body"] for r in recs} <= {"stand", "look_around"}
     for bad in (["--actions", "walk,fly"], ["--n", "0"], ["--frames", "3"]):
         with pytest.raises(SystemExit) as e:
             main(["data", "synth", "--n", "5", "-o", str(tmp_path / "d"), *bad])
