@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import (FPS, J, OFF, Ctx, Rig, arm_angles, arm_ik, bump, euler, head_turn, rx, ry, rz,
-                   smooth_noise, smootherstep, smoothstep, side_name)
+from .core import (FPS, OFF, Ctx, Rig, arm_angles, arm_ik, bump, head_turn, ry, rz, smoothstep,
+                   side_name)
 
 SHOULDER_CENTRE = {s: OFF[side_name(s, "collar")] + OFF[side_name(s, "shoulder")] for s in (1, -1)}
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arms import blend_to, hand_to, stack3
-from .core import Ctx, Rig, arm_angles, euler, head_turn, rx, ry, rz, spine_bend
+from .arms import hand_to, stack3
+from .core import Ctx, Rig, arm_angles, euler, head_turn, spine_bend
 from .whole_body import plant_feet, standing
 
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import (FPS, J, OFF, REST, Ctx, Rig, aim, ankle_from_ground, arm_angles, arm_ik, batched_interp, chain_global,
-                   bump, cumulative_phase, foot_rotation, head_turn, leg_ik, rotate, rx, ry,
-                   side_name, smooth_below, smooth_noise, smootherstep, smoothstep, spine_bend, STANDING_PELVIS_Z, euler, rz)
+from .core import (FPS, J, OFF, REST, Ctx, Rig, aim, ankle_from_ground, arm_angles, arm_ik,
+                   batched_interp, chain_global, bump, cumulative_phase, foot_rotation, head_turn,
+                   leg_ik, rotate, rx, side_name, smooth_below, smooth_noise, smootherstep,
+                   smoothstep, spine_bend, STANDING_PELVIS_Z, euler)
 
 LEG_REACH = float(np.linalg.norm(OFF[J["left_knee"]]) + np.linalg.norm(OFF[J["left_ankle"]]))
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arms import SHOULDER_CENTRE, blend_to, envelope, hand_to, stack3
-from .core import (FPS, J, Ctx, Rig, arm_angles, bump, euler, head_turn, rx, ry, rz, side_name,
-                   smooth_noise, smootherstep, smoothstep, spine_bend)
+from .arms import blend_to, envelope, hand_to, stack3
+from .core import (J, Ctx, Rig, arm_angles, bump, euler, head_turn, rx, ry, smooth_noise,
+                   smootherstep, smoothstep, spine_bend)
 from .whole_body import plant_feet, standing
 
 
@@ -32,7 +32,6 @@ def punch(ctx: Ctx, rig: Rig, side: int = -1) -> None:
     ph = ctx.phase(0.8, 1.4)
     e = strike_pulse(ph) * env
     reach = ctx.u(0.5, 0.58)
-    tgt = guard_point(side) + (np.array([-side * 0.1, 0.2, 0.0]) + 0.0) * 0
     hit = stack3(side * 0.02 + 0 * e, 0.2 + 0 * e, reach + 0 * e)
     p = guard_point(side) + (hit - guard_point(side)) * e[..., None]
     blend_to(rig, side, p, env, pole=np.array([side, -1.0, -0.2]))
@@ -89,7 +88,7 @@ def throw(ctx: Ctx, rig: Rig, side: int = -1) -> None:
     cock = np.array([side * 0.35, 0.35, -0.3])
     release = np.array([side * 0.1, 0.35, 0.55])
     follow = np.array([-side * 0.2, -0.3, 0.35])
-    p = rest_pose = np.array([side * 0.2, -0.4, 0.05])
+    rest_pose = np.array([side * 0.2, -0.4, 0.05])
     p = rest_pose + (cock - rest_pose) * wind[..., None]
     p = p + (release - cock) * whip[..., None]
     p = p + (follow - release) * smoothstep((s - 0.62) / 0.18)[..., None]
@@ -240,7 +239,6 @@ def kick_side(ctx: Ctx) -> Rig:
 
 def karate_kick(ctx: Ctx) -> Rig:
     rig = _kick(ctx, "front")
-    env = np.ones((ctx.B, ctx.T))
     for sd in (1, -1):
         hand_to(rig, sd, np.broadcast_to(guard_point(sd) + np.array([0, -0.1, 0.05]), (ctx.B, ctx.T, 3)),
                 pole=np.array([sd, -1.0, -0.2]))

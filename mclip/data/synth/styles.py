@@ -9,11 +9,11 @@ Speed (slow/fast) and size (small/big) modifiers scale tempo and amplitude.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
-from .core import Ctx, Rig, euler, head_turn, rx, ry, rz, smooth_noise, spine_bend
+from .core import Ctx, Rig, head_turn, rx, ry, rz, smooth_noise, spine_bend
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import (FPS, J, OFF, REST, STANDING_PELVIS_Z, Ctx, Rig, ankle_from_ground, arm_angles,
-                   arm_ik, bump, euler, foot_rotation, foot_spot, head_turn, leg_ik, rx, ry, rz,
-                   smooth_noise, smootherstep, smoothstep, spine_bend)
+from .core import (FPS, J, STANDING_PELVIS_Z, Ctx, Rig, ankle_from_ground, arm_angles, bump, euler,
+                   foot_rotation, foot_spot, head_turn, leg_ik, rx, rz, smooth_noise, smootherstep,
+                   smoothstep, spine_bend)
 from .locomotion import gait_rig, run_gait, walk_gait
 
 G = 9.81
