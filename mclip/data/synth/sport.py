@@ -172,7 +172,7 @@ def baseball_swing(ctx: Ctx, rig: Rig, side: int = -1) -> None:
     head_turn(rig, yaw=-side * 0.6 * (1 - swing))
 
 
-def _kick(ctx: Ctx, kind: str) -> Rig:
+def _kick(ctx: Ctx, kind: str, height=(-0.15, 0.45), crouch: float = 0.0) -> Rig:
     """Kick with the right leg: chamber, extend, retract, put the foot back down.
 
     Both legs use IK: the left foot stays planted, the right ankle follows a path
@@ -190,7 +190,8 @@ def _kick(ctx: Ctx, kind: str) -> Rig:
     lift = up * (1 - down)
     shift = smoothstep(s / 0.2) * (1 - smoothstep((s - 0.8) / 0.2))
     rig.pelvis[..., 0] += 0.08 * shift            # weight over the left foot
-    elev = ctx.u(-0.15, 0.45) * ctx.amp ** 0.5     # kick height (rad above horizontal)
+    elev = ctx.u(*height) * ctx.amp ** 0.5          # kick height (rad above horizontal)
+    rig.pelvis[..., 2] -= crouch                    # fighting stance: knees bent
     if kind == "side":
         rig.lean[:] = euler(0.05 * lift, 0.0, 0.5 * lift)          # lean away, to the left
     else:
@@ -238,7 +239,8 @@ def kick_side(ctx: Ctx) -> Rig:
 
 
 def karate_kick(ctx: Ctx) -> Rig:
-    rig = _kick(ctx, "front")
+    """A high snap kick from a low stance with the fists up in guard."""
+    rig = _kick(ctx, "front", height=(0.35, 0.75), crouch=0.06)
     for sd in (1, -1):
         hand_to(rig, sd, np.broadcast_to(guard_point(sd) + np.array([0, -0.1, 0.05]), (ctx.B, ctx.T, 3)),
                 pole=np.array([sd, -1.0, -0.2]))
