@@ -393,7 +393,7 @@ LEG_POLE = np.array([0.0, 0.0, 1.0])   # knees point forward (body +z)
 
 
 def leg_ik(rig: Rig, side: int, ankle_world: np.ndarray, foot_world_R: np.ndarray | None,
-           knee_out: np.ndarray | float = 0.0) -> None:
+           knee_out: np.ndarray | float = 0.0, pole: np.ndarray | None = None) -> None:
     """Place one ankle at world positions (B, T, 3) by setting hip + knee (+ ankle).
 
     foot_world_R: (B, T, 3, 3) wanted world rotation of the foot (None: keep the ankle's
@@ -405,7 +405,9 @@ def leg_ik(rig: Rig, side: int, ankle_world: np.ndarray, foot_world_R: np.ndarra
     d = rotate(np.swapaxes(R0, -1, -2), ankle_world - hip_world)   # pelvis frame
     ko = np.broadcast_to(np.asarray(knee_out, dtype=np.float64), d.shape[:-1])
     # forward and a little up, so a leg stretched forward still bends its knee upwards
-    pole = np.stack([side * np.sin(ko), np.full(ko.shape, 0.3), np.cos(ko)], -1)
+    if pole is None:
+        pole = np.stack([side * np.sin(ko), np.full(ko.shape, 0.3), np.cos(ko)], -1)
+    pole = np.broadcast_to(pole, d.shape)
     R1, theta = two_bone_ik(OFF[knee], OFF[ankle], np.array([1.0, 0, 0]), d, pole,
                             min_bend=0.02, max_bend=2.5)
     rig.local[:, :, hip] = R1

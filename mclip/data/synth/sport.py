@@ -217,8 +217,12 @@ def _kick(ctx: Ctx, kind: str, height=(-0.15, 0.45), crouch: float = 0.0) -> Rig
     path = flat + (chamber - flat) * lift[..., None]
     path = path + (out - chamber) * ext[..., None] * lift[..., None]
     path[..., 2] = np.maximum(path[..., 2], flat[..., 2])
-    knee_out = 1.2 * lift if kind == "side" else 0.0
-    leg_ik(rig, -1, path, None, knee_out=knee_out)
+    # knee pointing forward on the floor, up (front) or sideways-up (side) in the air;
+    # a fixed forward pole would turn the knee down once the foot rises past the hip
+    w = smoothstep(lift / 0.6)[..., None]
+    air_pole = np.array([-0.8, 0.6, 0.2]) if kind == "side" else np.array([0.0, 1.0, 0.25])
+    pole = np.array([0.0, 0.3, 1.0]) * (1 - w) + air_pole * w
+    leg_ik(rig, -1, path, None, pole=pole)
     # foot: flat on the floor, pointed (front) or blade edge (side) in the air
     shank = R0 @ rig.local[:, :, J["right_hip"]] @ rig.local[:, :, J["right_knee"]]
     flat_R = np.swapaxes(shank, -1, -2) @ foot_rotation(yaw, np.zeros_like(h))
