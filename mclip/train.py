@@ -441,8 +441,10 @@ def train(cfg: TrainConfig, resume: bool = False, backbone=None,
     """
     d = dist_from_env()
     if d.enabled and not torch.distributed.is_initialized():
-        backend = "nccl" if (cfg.device in ("auto", "cuda") and torch.cuda.is_available()) else "gloo"
-        torch.distributed.init_process_group(backend)
+        gpu = cfg.device in ("auto", "cuda") and torch.cuda.is_available()
+        if gpu:   # one GPU per process, chosen by torchrun's LOCAL_RANK
+            torch.cuda.set_device(d.local_rank)
+        torch.distributed.init_process_group("nccl" if gpu else "gloo")
     try:
         return _train(cfg, resume, backbone, max_steps_this_call, d)
     finally:
