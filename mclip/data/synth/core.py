@@ -389,9 +389,6 @@ def two_bone_ik(a: np.ndarray, b: np.ndarray, bend_axis: np.ndarray, target: np.
     return R1, theta
 
 
-LEG_POLE = np.array([0.0, 0.0, 1.0])   # knees point forward (body +z)
-
-
 def leg_ik(rig: Rig, side: int, ankle_world: np.ndarray, foot_world_R: np.ndarray | None,
            knee_out: np.ndarray | float = 0.0, pole: np.ndarray | None = None) -> None:
     """Place one ankle at world positions (B, T, 3) by setting hip + knee (+ ankle).
@@ -404,9 +401,12 @@ def leg_ik(rig: Rig, side: int, ankle_world: np.ndarray, foot_world_R: np.ndarra
     hip_world = rig.pelvis + rotate(R0, OFF[hip])
     d = rotate(np.swapaxes(R0, -1, -2), ankle_world - hip_world)   # pelvis frame
     ko = np.broadcast_to(np.asarray(knee_out, dtype=np.float64), d.shape[:-1])
-    # forward and a little up, so a leg stretched forward still bends its knee upwards
+    # the knee points "ahead of the leg": the hip->ankle direction turned 90 degrees
+    # forward in the sagittal plane (down -> forward, forward -> up, back-down ->
+    # forward-down), so it is never parallel to the leg; knee_out turns it outwards
     if pole is None:
-        pole = np.stack([side * np.sin(ko), np.full(ko.shape, 0.3), np.cos(ko)], -1)
+        n = np.linalg.norm(d[..., 1:], axis=-1) + 1e-9
+        pole = np.stack([side * np.sin(ko), np.cos(ko) * d[..., 2] / n, -np.cos(ko) * d[..., 1] / n], -1)
     pole = np.broadcast_to(pole, d.shape)
     R1, theta = two_bone_ik(OFF[knee], OFF[ankle], np.array([1.0, 0, 0]), d, pole,
                             min_bend=0.02, max_bend=2.5)

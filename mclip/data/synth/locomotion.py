@@ -99,8 +99,21 @@ def settle_phase(phase: np.ndarray, env: np.ndarray, duty: np.ndarray) -> np.nda
     return phase + delta * R
 
 
+def limit_sweep(g: Gait) -> None:
+    """Keep the stance sweep (ground a planted foot travels under the hip, speed x stance
+    time) within what a leg reaches: a shorter stance for runs, a slower walk otherwise.
+    Without this, big or fast styles would push the pelvis unrealistically low."""
+    speed = np.hypot(g.v_fwd, g.v_lat)
+    if g.flight:
+        g.duty = np.maximum(np.minimum(g.duty, 0.85 * g.cadence / np.maximum(speed, 1e-6)), 0.18)
+    else:
+        scale = np.minimum(1.0, 1.0 * g.cadence / np.maximum(speed * g.duty, 1e-6))
+        g.v_fwd, g.v_lat = g.v_fwd * scale, g.v_lat * scale
+
+
 def gait_rig(ctx: Ctx, g: Gait, heading0: np.ndarray | None = None) -> Rig:
     """Build the whole-body rig (legs by IK, arms swinging) for a gait."""
+    limit_sweep(g)
     B, T = ctx.B, ctx.T
     rig = Rig(B, T)
     bt = (B, T)
