@@ -1,7 +1,8 @@
 """Engine speed: cold start, warm text2motion latency, batch throughput, and the
 other applications' latency, on whatever checkpoint exists.
 
-Checkpoint: ``--weights PATH``, else the shipped ``weights/mclip-default.pt`` (or
+Checkpoint: ``--weights PATH``; ``--config NAME`` for an untrained model of a shipped
+architecture (speed only); else the shipped ``weights/mclip-default.pt`` (or
 ``$MCLIP_WEIGHTS``), else a tiny model (1+1 layers, d_model 32) trained on the spot
 with tests/tiny_model.py -- the JSON says which (``checkpoint.kind``), because the
 decoder's size changes every number but the cold start's backbone part.
@@ -34,11 +35,24 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # tiny_model, for the fallback checkpoint
 
 
-def pick_checkpoint(weights: str | None, workdir: Path) -> tuple[Path, str]:
+def pick_checkpoint(weights: str | None, workdir: Path, config: str | None = None
+                    ) -> tuple[Path, str]:
     from mclip.engine import default_weights_path
 
     if weights:
         return Path(weights), "given"
+    if config:
+        # Speed does not depend on what the weights learned: an untrained model of the
+        # shipped architecture times exactly like the trained one.
+        import torch
+
+        from mclip.checkpoint import save_checkpoint
+        from mclip.model import create_model, load_model_config
+
+        torch.manual_seed(0)
+        cfg = load_model_config(config)
+        return (save_checkpoint(workdir / "untrained.pt", create_model(cfg), cfg),
+                f"untrained '{config}' architecture (speed only)")
     p = default_weights_path()
     if p.is_file():
         return p, "shipped"
@@ -86,6 +100,8 @@ def cold_start(ckpt: Path, device: str, runs: int, workdir: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights")
+    ap.add_argument("--config", help="time an untrained model of this config (e.g. default-cpu) "
+                                     "instead of a checkpoint")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--batch", type=int, default=64)
@@ -101,14 +117,18 @@ def main() -> None:
     from mclip.motion_io import Motion
     from tiny_model import make_clip
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        ckpt, kind = pick_checkpoint(args.weights, workdir)
+        ckpt, kind = pick_checkpoint(args.weights, workdir, args.config)
         cold = cold_start(ckpt, args.device, max(1, args.runs // 2 + 1), workdir)
 
         t = time.perf_counter()
         eng = Engine(ckpt, device=args.device)
-        load_s = time.perf_counter() - t
+        load_s = time.perf_counter() - t                 # includes the backbone, unless
+        t = time.perf_counter()                          # the tiny model was trained here
+        eng = Engine(ckpt, device=args.device)
+        reload_s = time.perf_counter() - t               # backbone shared in the process
         eng.text2motion(["warm-up"])                     # first-call allocations
 
         counter = iter(range(10 ** 9))
@@ -133,11 +153,13 @@ def main() -> None:
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
                     "torch": torch.__version__, "threads": torch.get_num_threads(),
                     "device": args.device, "cpu_count": os.cpu_count()},
-        "checkpoint": {"path": str(ckpt) if kind != "tiny" else "(temporary)", "kind": kind,
+        "checkpoint": {"path": str(ckpt) if kind in ("given", "shipped") else "(temporary)", "kind": kind,
                        "backbone": eng.config.backbone, "d_model": eng.config.d_model,
                        "layers": [eng.config.enc_layers, eng.config.dec_layers]},
         "cold_start": cold,
-        "engine_load_in_process_s": load_s,
+        "engine_load_first_in_process_s": load_s,
+        "engine_load_again_s": reload_s,
+        "load_average_1m_before_after": [load_before, os.getloadavg()[0]],
         "warm_text2motion_latency": summary(warm),
         "batch": {"prompts": args.batch, **summary(batch_times),
                   "motions_per_s": args.batch / med_batch},
@@ -148,7 +170,8 @@ def main() -> None:
     rows = [
         ("cold start, API: process -> first motion", cold["api_first_motion"]["median_s"], "s"),
         ("cold start, CLI: process -> first .npz", cold["cli_first_npz"]["median_s"], "s"),
-        ("engine load (in process, backbone cached)", load_s, "s"),
+        ("engine load, first in process", load_s, "s"),
+        ("engine load, again (backbone shared)", reload_s, "s"),
         ("warm text2motion, 1 prompt", results["warm_text2motion_latency"]["median_s"] * 1e3, "ms"),
         (f"batch text2motion, {args.batch} prompts", med_batch, "s"),
         ("batch throughput", results["batch"]["motions_per_s"], "motions/s"),
@@ -158,7 +181,8 @@ def main() -> None:
     ]
     print(f"checkpoint: {kind} ({eng.config.backbone}, d_model {eng.config.d_model}, "
           f"{eng.config.enc_layers}+{eng.config.dec_layers} layers), device {args.device}, "
-          f"{torch.get_num_threads()} threads; medians")
+          f"{torch.get_num_threads()} threads, load average {load_before:.1f} on "
+          f"{os.cpu_count()} cores; medians")
     for name, value, unit in rows:
         print(f"  {name:<45} {value:10.2f} {unit}")
     out = Path(args.out)
