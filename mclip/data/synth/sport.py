@@ -217,10 +217,10 @@ def _kick(ctx: Ctx, kind: str, height=(-0.15, 0.45), crouch: float = 0.0) -> Rig
     path = flat + (chamber - flat) * lift[..., None]
     path = path + (out - chamber) * ext[..., None] * lift[..., None]
     path[..., 2] = np.maximum(path[..., 2], flat[..., 2])
-    # knee pointing forward on the floor, up (front) or sideways-up (side) in the air;
+    # knee pointing forward on the floor, up (front) or forward-up (side) in the air;
     # a fixed forward pole would turn the knee down once the foot rises past the hip
-    w = smoothstep(lift / 0.6)[..., None]
-    air_pole = np.array([-0.8, 0.6, 0.2]) if kind == "side" else np.array([0.0, 1.0, 0.25])
+    w = smoothstep(lift)[..., None]
+    air_pole = np.array([-0.3, 0.5, 0.8]) if kind == "side" else np.array([0.0, 1.0, 0.25])
     pole = np.array([0.0, 0.3, 1.0]) * (1 - w) + air_pole * w
     leg_ik(rig, -1, path, None, pole=pole)
     # foot: flat on the floor, pointed (front) or blade edge (side) in the air
