@@ -33,6 +33,7 @@ Joint-position inputs (``.npy``) are turned into rotations by inverse kinematics
 from __future__ import annotations
 
 import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, Union
@@ -359,9 +360,9 @@ class Engine:
         - "extrapolate": ask the decoder for all frames at once (its positional encoding
           goes past anything it was trained on; small models often stall or drift back).
         """
-        frames = self._check_frames(frames)
         if extend not in EXTEND_MODES:
             raise MclipError(f"--extend {extend}: choose {' or '.join(EXTEND_MODES)}")
+        frames = self._check_frames(frames, extend)
         z = torch.as_tensor(z, dtype=torch.float32)
         if frames <= self.frames or extend == "extrapolate":
             R, t = self._decode_raw(z, frames)
@@ -374,10 +375,13 @@ class Engine:
             out.append(self._grounded(Rs, ts))
         return out
 
-    def _check_frames(self, frames: int | None) -> int:
+    def _check_frames(self, frames: int | None, extend: str = "loop") -> int:
         frames = self.frames if frames is None else int(frames)
-        if not 1 <= frames <= 10 * self.frames:
-            raise MclipError(f"--frames {frames}: must be between 1 and {10 * self.frames}")
+        # Looping costs one clip per 50 frames; extrapolating attends over all frames
+        # at once (memory grows with frames^2), so it gets a lower ceiling.
+        most = (100 if extend == "loop" else 10) * self.frames
+        if not 1 <= frames <= most:
+            raise MclipError(f"--frames {frames}: must be between 1 and {most}")
         return frames
 
     # -------------------------------------------------------------- applications
@@ -396,8 +400,14 @@ class Engine:
             prompts = [prompts]
         z = self.embed_texts(prompts)
         if variation:
-            g = torch.Generator().manual_seed(0 if seed is None else int(seed))
-            noise = torch.nn.functional.normalize(torch.randn(z.shape, generator=g), dim=-1)
+            # One generator per prompt, seeded by (seed, prompt): a prompt gets the same
+            # take alone or inside a batch.
+            noise = []
+            for p in prompts:
+                g = torch.Generator().manual_seed(
+                    (0 if seed is None else int(seed)) * 1_000_003 + zlib.crc32(p.strip().encode()))
+                noise.append(torch.randn(z.shape[1], generator=g))
+            noise = torch.nn.functional.normalize(torch.stack(noise), dim=-1)
             z = torch.nn.functional.normalize(z + float(variation) * noise.to(z.device), dim=-1)
         return self.decode(z, frames, extend)
 

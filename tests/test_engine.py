@@ -96,6 +96,9 @@ def test_text2motion_batched_grounded_and_deterministic(tiny_engine):
     v2 = tiny_engine.text2motion(["jump up"], seed=2, variation=0.3)[0]
     np.testing.assert_allclose(v1.poses, v1b.poses)
     assert np.abs(v1.joints() - v2.joints()).max() > 1e-3
+    # The same take inside a batch.
+    vb = tiny_engine.text2motion(["walk forward", "jump up"], seed=1, variation=0.3)[1]
+    np.testing.assert_allclose(vb.poses, v1.poses, atol=1e-5)
 
 
 def test_text2motion_matches_the_training_clip_it_learned(tiny_engine):
