@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# A batch job as a CI pipeline would run it: the model loads once for all prompts,
+# each prompt gets a file set (mp4 + SMPL npz + joints npy), index.json lists them,
+# and every result is classified for a machine-readable report.
+# Any bad input stops the job with exit code 2 and a one-line error.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${1:-motions}"
+
+mclip text2motion --prompts "$here/prompts.txt" -o "$out/"
+for npz in "$out"/*.npz; do
+    mclip classify "$npz" --labels "walk,jump,sit down,wave,punch,kick,dance,march" \
+        --top-k 1 --json > "${npz%.npz}.classify.json"
+done
+echo "done: $(ls "$out"/*.npz | wc -l) motions in $out/ (index: $out/index.json)"
