@@ -133,9 +133,9 @@ def render_cmd(
 
 @data_app.command("synth")
 def data_synth_cmd(
-    n: int = typer.Option(..., "--n", help="Number of clips."),
+    n: Optional[int] = typer.Option(None, "--n", help="Number of clips (required unless --list)."),
     seed: int = typer.Option(0, "--seed", help="Corpus seed: clip i of a seed is always the same clip."),
-    out: Path = typer.Option(..., "-o", "--out", help="Dataset folder to write (manifest.jsonl, shards/, info.json)."),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Dataset folder to write (manifest.jsonl, shards/, info.json)."),
     frames: int = typer.Option(60, "--frames", help="Frames per clip (30 fps)."),
     shard_size: int = typer.Option(4096, "--shard-size", help="Clips per shard file."),
     actions: Optional[str] = typer.Option(None, "--actions", help="Comma-separated subset of actions (default: all; see --list)."),
@@ -143,14 +143,30 @@ def data_synth_cmd(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing corpus in OUT."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run (same --n/--seed/--frames/--shard-size)."),
     as_json: bool = typer.Option(False, "--json", help="Print info.json's summary as JSON."),
+    list_actions: bool = typer.Option(False, "--list", help="List the actions and styles, then exit."),
 ) -> None:
     """Generate the procedural, labelled motion corpus (SMPL poses + text).
 
-    Over 60 parametric actions (locomotion, jumps, whole-body, arm gestures, sport, dance),
-    10 styles, speed and size modifiers, arm actions layered over body actions, random
+    66 parametric actions (locomotion, jumps, whole-body, arm gestures, sport, dance), 10
+    styles, speed and size modifiers, arm actions layered over body actions, random
     tempo/phase/heading/mirroring. Shards are written atomically; Ctrl-C keeps every
     finished shard (continue with --resume).
     """
+    if list_actions:
+        from .data.synth import ACTIONS, STYLES
+
+        by_cat: dict = {}
+        for name, act in ACTIONS.items():
+            by_cat.setdefault(act.category, []).append(name)
+        if as_json:
+            _echo_json({"actions": by_cat, "styles": list(STYLES)})
+        else:
+            for cat, names in by_cat.items():
+                typer.echo(f"{cat}: {', '.join(names)}")
+            typer.echo(f"styles: {', '.join(STYLES)}")
+        return
+    if n is None or out is None:
+        raise MclipError("--n and -o/--out: both are required (or use --list)")
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 

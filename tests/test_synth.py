@@ -275,6 +275,9 @@ def test_cli_synth(tmp_path, capsys):
         assert e.value.code == 2
         assert capsys.readouterr().err.startswith("error:")
     assert not (tmp_path / "d").exists()
+    main(["data", "synth", "--list", "--json"])
+    listed = json.loads(capsys.readouterr().out)
+    assert sum(len(v) for v in listed["actions"].values()) == len(ACTIONS) and "proud" in listed["styles"]
 
 
 def test_mirror_and_place_match_rigid_transforms_of_the_joints():
