@@ -51,6 +51,11 @@ class ModelConfig:
     # inference the decoder is fed unit-length backbone embeddings. Normalising z
     # before decoding makes both paths see the same kind of input.
     normalize_latent: bool = True
+    # Then multiply by sqrt(latent_dim): components of unit variance, the scale of the
+    # positional queries. A bare unit vector (components ~ 1/sqrt(D)) reaches the
+    # decoder ~20x weaker than its queries, so it learns late to read z. Off by default
+    # so checkpoints saved before this option decode exactly as they were trained.
+    scale_latent: bool = False
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
@@ -177,6 +182,8 @@ class MotionCLIP(nn.Module):
         """z (B, latent_dim) -> (B, frames, 25, 6); frames defaults to the training length."""
         if self.cfg.normalize_latent:
             z = nn.functional.normalize(z, dim=-1, eps=1e-8)
+            if self.cfg.scale_latent:
+                z = z * math.sqrt(z.shape[-1])
         return self.decoder(z, frames)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -194,3 +194,18 @@ def test_total_is_eq_4():
     no_text = motionclip_loss(pred, x, z, weights=w)
     assert "text" not in no_text and "image" not in no_text
     assert no_text["total"].item() == pytest.approx(t["recon"].item(), rel=1e-6)
+
+
+def test_scale_latent_feeds_the_decoder_unit_variance_components():
+    torch.manual_seed(0)
+    cfg = ModelConfig(d_model=32, enc_layers=1, dec_layers=1, heads=2, ff_size=64, latent_dim=16,
+                      scale_latent=True)
+    model = MotionCLIP(cfg).eval()
+    z = torch.randn(2, 16)
+    unit = z / z.norm(dim=-1, keepdim=True)
+    with torch.no_grad():
+        assert torch.allclose(model.decode(z), model.decoder(unit * 4.0), atol=1e-6)   # sqrt(16)
+    # checkpoints written before the option existed decode as they were trained
+    old = {k: v for k, v in cfg.to_dict().items() if k != "scale_latent"}
+    assert ModelConfig.from_dict(old).scale_latent is False
+    assert load_model_config("default-cpu").scale_latent is True
