@@ -17,7 +17,6 @@ any corpus being present):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -26,6 +25,8 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from _common import atomic_write_json
 
 import numpy as np
 
@@ -50,19 +51,6 @@ def random_clips(n: int, frames: int = 60, seed: int = 0):
     records = [{"text": f"motion {i % 500}", "action": f"a{i % 20}",
                 "split": "val" if i % 10 == 0 else "train"} for i in range(n)]
     return poses, trans, records
-
-
-def atomic_write_json(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ one process, whatever threads numpy/ffmpeg use by default):
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import platform
@@ -26,6 +25,8 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from _common import atomic_write_json
 
 import numpy as np
 
@@ -69,19 +70,6 @@ def median_time(fn, runs: int) -> float:
         fn()
         out.append(time.perf_counter() - t0)
     return statistics.median(out)
-
-
-def atomic_write_json(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main() -> None:

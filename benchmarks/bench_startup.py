@@ -9,7 +9,6 @@ app, so new commands are covered without editing this file.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -17,10 +16,11 @@ import statistics
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from _common import atomic_write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,19 +66,6 @@ def time_process(argv: list[str], runs: int) -> dict:
         if i > 0:
             times.append(dt)
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
-
-
-def atomic_write_json(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main() -> None:

@@ -16,15 +16,15 @@ taken under load are lower bounds.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from _common import atomic_write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -69,18 +69,6 @@ def bench_config(name: str, batch: int, steps: int, warmup: int, device) -> dict
     return {"config": name, "params_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 2),
             "batch": batch, "step_s": round(step, 4), "clips_per_s": round(batch / step, 1),
             "steps_timed": steps}
-
-
-def atomic_write_json(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main() -> None:
