@@ -8,8 +8,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-motions}"
 
 mclip text2motion --prompts "$here/prompts.txt" -o "$out/"
-for npz in "$out"/*.npz; do
-    mclip classify "$npz" --labels "walk,jump,sit down,wave,punch,kick,dance,march" \
-        --top-k 1 --json > "${npz%.npz}.classify.json"
-done
+# one classify call for all results: the model loads once; a JSON list in file order
+mclip classify "$out"/*.npz --labels "walk,jump,sit down,wave,punch,kick,dance,march" \
+    --top-k 1 --json > "$out/classify.json"
 echo "done: $(ls "$out"/*.npz | wc -l) motions in $out/ (index: $out/index.json)"

@@ -599,7 +599,8 @@ def edit_cmd(
 
 @app.command("classify")
 def classify_cmd(
-    motion: str = typer.Argument(..., help="Motion file (.npz/.bvh, or .npy joints: fitted by IK)."),
+    motions: List[str] = typer.Argument(..., help="Motion file(s) (.npz/.bvh, or .npy joints: "
+                                                  "fitted by IK); the model loads once for all."),
     labels: str = typer.Option("babel60", "--labels", "-l",
                                help="babel60, babel120, a text file (one label per line), "
                                     "or a comma-separated list \"walk,run,jump\"."),
@@ -608,7 +609,8 @@ def classify_cmd(
                                                                 "(60 frames, 30 apart)."),
     weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
     device: Optional[str] = typer.Option(None, "--device", help=_DEVICE_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table (an object "
+                                                       "for one motion, a list for several)."),
 ) -> None:
     """Zero-shot action recognition: which label text is the motion's latent closest to?
 
@@ -620,36 +622,40 @@ def classify_cmd(
       mclip classify clip.npz --labels babel60
 
       mclip classify clip.npz --labels "walk,run,jump,sit down" --top-k 3 --json
+
+      mclip classify out/*.npz --labels babel60 --top-k 1 --json > report.json
     """
     from .engine import load_labels
 
     names = load_labels(labels)
-    _check_motion_args(motion)
+    _check_motion_args(*motions)
     engine = _load_engine(weights, device)
-    result = engine.classify(motion, names, top_k=top_k, per_window=per_window)
+    results = [engine.classify(m, names, top_k=top_k, per_window=per_window) for m in motions]
     if as_json:
-        _echo_json({"motion": motion, "labels": labels, **result.to_dict()})
+        docs = [{"motion": m, "labels": labels, **r.to_dict()} for m, r in zip(motions, results)]
+        _echo_json(docs[0] if len(docs) == 1 else docs)
         return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{motion}  ({len(names)} labels)")
-    table.add_column("#", justify="right")
-    table.add_column("label")
-    table.add_column("probability", justify="right")
-    table.add_column("cosine", justify="right")
-    for i, s in enumerate(result.top, 1):
-        table.add_row(str(i), s.label, f"{s.probability:.3f}", f"{s.cosine:+.3f}")
     console = Console()
-    console.print(table)
-    if per_window:
-        wt = Table(title="per window")
-        wt.add_column("time (s)")
-        wt.add_column("top labels")
-        for w in result.windows:
-            wt.add_row(f"{w.start_s:5.1f}-{w.end_s:5.1f}",
-                       ", ".join(f"{s.label} {s.probability:.2f}" for s in w.top))
-        console.print(wt)
+    for motion, result in zip(motions, results):
+        table = Table(title=f"{motion}  ({len(names)} labels)")
+        table.add_column("#", justify="right")
+        table.add_column("label")
+        table.add_column("probability", justify="right")
+        table.add_column("cosine", justify="right")
+        for i, s in enumerate(result.top, 1):
+            table.add_row(str(i), s.label, f"{s.probability:.3f}", f"{s.cosine:+.3f}")
+        console.print(table)
+        if per_window:
+            wt = Table(title="per window")
+            wt.add_column("time (s)")
+            wt.add_column("top labels")
+            for w in result.windows:
+                wt.add_row(f"{w.start_s:5.1f}-{w.end_s:5.1f}",
+                           ", ".join(f"{s.label} {s.probability:.2f}" for s in w.top))
+            console.print(wt)
 
 
 @app.command("encode")

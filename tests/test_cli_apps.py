@@ -203,6 +203,18 @@ def test_classify_json_and_table(run, motions):
     assert "probability" in stdout and "per window" in stdout
 
 
+def test_classify_several_motions_in_one_call(run, motions):
+    """Several files: one model load, a JSON list in argument order, each ranked on its own."""
+    code, stdout, err = run("classify", motions / "walk.npz", motions / "sit.npz",
+                            "--labels", "walk,sit,wave,jump", "--top-k", 4, "--json")
+    assert code == 0, err
+    res = json.loads(stdout)
+    assert [r["motion"] for r in res] == [str(motions / "walk.npz"), str(motions / "sit.npz")]
+    walk, sit = ([t["label"] for t in r["top"]] for r in res)
+    assert walk.index("walk") < walk.index("sit")
+    assert sit.index("sit") < sit.index("walk")
+
+
 def test_encode_and_search(run, tmp_path, motions):
     out = tmp_path / "lat.npy"
     code, _, err = run("encode", motions / "walk.npz", motions / "sit.npz", "--text", "walk forward",
