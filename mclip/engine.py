@@ -260,13 +260,14 @@ class Engine:
     # -------------------------------------------------------------- texts
 
     def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
-        """(N,) texts -> (N, D) unit embeddings on the engine's device (memoised)."""
+        """(N,) texts -> (N, D) unit latent directions on the engine's device (memoised):
+        the backbone's embeddings as the model reads them (``MotionCLIP.text_latent``)."""
         texts = check_prompts(texts)
         todo = sorted({t for t in texts if t not in self._text_cache})
         if todo:
             with torch.no_grad():
-                emb = self.backbone.encode_text(todo)
-            emb = torch.nn.functional.normalize(torch.as_tensor(emb).float(), dim=-1)
+                emb = torch.as_tensor(self.backbone.encode_text(todo)).float()
+                emb = self.model.text_latent(emb.to(self.device))
             for t, e in zip(todo, emb.to(self.device)):
                 self._text_cache[t] = e
         return torch.stack([self._text_cache[t] for t in texts])

@@ -390,7 +390,8 @@ def _validate(model: MotionCLIP, feats: torch.Tensor, texts: list[str] | None, t
     with torch.no_grad():
         for s in range(0, feats.shape[0], batch):
             x = feats[s:s + batch].to(device)
-            temb = table.lookup(texts[s:s + batch]).to(device) if table is not None else None
+            temb = (model.text_latent(table.lookup(texts[s:s + batch]).to(device))
+                    if table is not None else None)
             pred, z = model(x)
             terms = motionclip_loss(pred, x, z, temb, None, body, weights)
             for k, v in terms.items():
@@ -411,7 +412,7 @@ def _render_samples(model: MotionCLIP, backbone, texts: list[str], path: Path, d
     was = model.training
     model.eval()
     with torch.no_grad():
-        z = torch.as_tensor(backbone.encode_text(texts)).float().to(device)
+        z = model.text_latent(torch.as_tensor(backbone.encode_text(texts)).float().to(device))
         rotmats, trans = from_features(model.decode(z).cpu())
         joints = forward_kinematics(rotmats, trans)                      # (n, T, 24, 3)
     model.train(was)
@@ -524,6 +525,9 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
     np.random.seed(cfg.seed + d.rank)
     random.seed(cfg.seed + d.rank)
     model = MotionCLIP(mcfg).to(device)
+    if mcfg.center_text and state is None and table is not None:
+        # the mean over training clips (without the text loss it stays 0: nothing to centre)
+        model.set_text_mean(table.lookup([train_ds.text(i) for i in range(len(train_ds))]))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = 0
     if state is not None:
@@ -597,7 +601,8 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
                 for group in optimizer.param_groups:
                     group["lr"] = learning_rate(cfg, step, total)
                 x = train_ds.features[idx].to(device, non_blocking=True)
-                temb = table.lookup([train_ds.text(i) for i in idx]).to(device) if table else None
+                temb = (model.text_latent(table.lookup([train_ds.text(i) for i in idx]).to(device))
+                        if table else None)
                 iemb = image_emb[idx].to(device) if image_emb is not None else None
                 pred, z = net(x)
                 terms = motionclip_loss(pred, x, z, temb, iemb, body, weights)

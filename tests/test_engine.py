@@ -424,3 +424,34 @@ def test_ground_offset_by_hand():
     J[1, skeleton.JOINT_INDEX["left_ankle"], 2] = 0.30    # sole at 0.22
     J[0, skeleton.JOINT_INDEX["right_foot"], 2] = 0.20    # sole at 0.175 (lowest)
     assert math.isclose(float(ground_offset(J)), 0.175, abs_tol=1e-6)
+
+
+def test_centred_checkpoint_feeds_centred_text_to_the_decoder(tiny_engine, tmp_path):
+    """A center_text model: the engine's text latents (used by text2motion, classify,
+    edit, search) are normalize(MiniLM(text) - the saved mean), and text2motion decodes
+    exactly that vector."""
+    from mclip import Engine
+    from mclip.checkpoint import save_checkpoint
+    from mclip.model import ModelConfig, MotionCLIP
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(d_model=32, enc_layers=1, dec_layers=1, heads=2, ff_size=64,
+                      latent_dim=384, backbone="minilm", center_text=True)
+    model = MotionCLIP(cfg)
+    mean = tiny_engine.backbone.encode_text(["a person walks", "a person jumps"]).float().mean(0)
+    model.set_text_mean(mean[None])
+    path = save_checkpoint(tmp_path / "c.pt", model, cfg, {}, None, 0, {})
+    eng = Engine(path, device="cpu")
+    texts = ["a person walks forward", "someone sits down"]
+    raw = tiny_engine.backbone.encode_text(texts).float()            # independent path
+    want = torch.nn.functional.normalize(raw - mean, dim=-1)
+    got = eng.embed_texts(texts).cpu()
+    assert torch.allclose(got, want, atol=1e-5)
+    assert not torch.allclose(got, torch.nn.functional.normalize(raw, dim=-1), atol=1e-2)
+    with torch.no_grad():
+        expected = eng.model.decode(want, 60)
+    from mclip.representation import features_to_motion
+
+    poses, trans = features_to_motion(expected)
+    m = eng.text2motion(texts[:1])[0]
+    np.testing.assert_allclose(m.poses, poses[0], atol=1e-4)

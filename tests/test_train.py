@@ -277,3 +277,37 @@ def test_image_loss_with_a_tiny_clip(data_dir, tiny_model, tmp_path):
         every_frame = clip.encode_image(pose_images(forward_kinematics(rot, tr).numpy()))
         cos = every_frame @ cached[k] / (every_frame.norm(dim=-1) * cached[k].norm())
         assert cos.max().item() == pytest.approx(1.0, abs=1e-4)
+
+
+# ------------------------------------------------------------------ centred text targets
+
+
+def test_center_text_aligns_to_the_training_texts_mean(data_dir, tmp_path):
+    """With center_text the run stores the mean text embedding over its training clips,
+    saves it with the weights, and text_latent is normalize(e - mean)."""
+    cfg_path = tmp_path / "centred.json"
+    cfg_path.write_text(json.dumps({"d_model": 32, "enc_layers": 1, "dec_layers": 1, "heads": 2,
+                                    "ff_size": 64, "latent_dim": 16, "backbone": "hash",
+                                    "center_text": True}))
+    out = tmp_path / "run"
+    train(cfg_for(data_dir, str(cfg_path), out, steps=4), backbone=HashBackbone())
+    model, mcfg, _ = load_checkpoint(out / "last.pt")
+    assert mcfg.center_text
+    # independent truth: the manifest's train-split texts through the backbone, averaged
+    # over the two phrasings each clip draws from
+    recs = [json.loads(l) for l in (data_dir / "manifest.jsonl").read_text().splitlines()]
+    train_texts = [r["text"] for r in recs if r["split"] == "train"]
+    per_clip = torch.stack([HashBackbone().encode_text(t).mean(0) for t in train_texts])
+    expected = per_clip.mean(0)
+    # each clip's phrasing was drawn at random: the mean is within sampling noise of the truth
+    assert torch.allclose(model.text_mean, expected, atol=0.15)
+    e = HashBackbone().encode_text(["walk", "jump"])
+    want = torch.nn.functional.normalize(e - model.text_mean, dim=-1)
+    assert torch.allclose(model.text_latent(e), want, atol=1e-6)
+    # without center_text, text_latent only normalises
+    plain = MotionCLIP(ModelConfig(d_model=32, enc_layers=1, dec_layers=1, heads=2, ff_size=64,
+                                   latent_dim=16))
+    assert torch.allclose(plain.text_latent(e), e, atol=1e-6)
+    # survives the fp16 release export
+    rel, _, _ = load_checkpoint(export_for_release(out / "last.pt", tmp_path / "rel.pt"))
+    assert torch.allclose(rel.text_mean, model.text_mean, atol=2e-3)
