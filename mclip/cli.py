@@ -310,6 +310,43 @@ def train_cmd(
         sys.exit(130)
 
 
+@app.command("export")
+def export_cmd(
+    checkpoint: Path = typer.Argument(..., help="Training checkpoint (runs/x/last.pt)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Release file to write (.pt); "
+                                                      "OUT.sha256 is written beside it."),
+    card: Optional[Path] = typer.Option(None, "--card", help="JSON file stored inside the "
+                                        "checkpoint as its card (data, scores...)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Ship a checkpoint: weights only, float16, config inside, plus a sha256 file that
+    every load verifies (a corrupt download is a clear error).
+
+    Example:
+
+      mclip export runs/x/last.pt -o weights/mclip-default.pt --card card.json
+    """
+    import json as _json
+
+    from .checkpoint import export_for_release
+
+    if out.suffix != ".pt":
+        raise MclipError(f"{out}: the release file must end in .pt")
+    info = None
+    if card is not None:
+        try:
+            info = _json.loads(card.read_text())
+        except (OSError, ValueError) as e:
+            raise MclipError(f"{card}: not a readable JSON file ({type(e).__name__})") from None
+    path = export_for_release(checkpoint, out, card=info)
+    digest = path.with_name(path.name + ".sha256").read_text().split()[0]
+    summary = {"path": str(path), "bytes": path.stat().st_size, "sha256": digest}
+    if as_json:
+        _echo_json(summary)
+    else:
+        typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, sha256 {digest[:12]}...)")
+
+
 
 # ---------------------------------------------------------------- applications
 

@@ -311,3 +311,25 @@ def test_center_text_aligns_to_the_training_texts_mean(data_dir, tmp_path):
     # survives the fp16 release export
     rel, _, _ = load_checkpoint(export_for_release(out / "last.pt", tmp_path / "rel.pt"))
     assert torch.allclose(rel.text_mean, model.text_mean, atol=2e-3)
+
+
+def test_export_command_writes_a_verified_half_precision_release(saved, tmp_path, capsys):
+    path, model = saved
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"mpjpe_mm": 12.5}))
+    out = tmp_path / "rel" / "m.pt"
+    out.parent.mkdir()
+    cli_main(["export", str(path), "-o", str(out), "--card", str(card), "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    loaded, _, meta = load_checkpoint(out)
+    assert meta["extra"]["card"] == {"mpjpe_mm": 12.5} and meta["extra"]["dtype"] == "float16"
+    # bad input: one line, exit 2, nothing written
+    for argv in (["export", str(tmp_path / "nope.pt"), "-o", str(tmp_path / "x.pt")],
+                 ["export", str(path), "-o", str(tmp_path / "x.bin")]):
+        with pytest.raises(SystemExit) as e:
+            cli_main(argv)
+        assert e.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1
+    assert not (tmp_path / "x.pt").exists() and not (tmp_path / "x.bin").exists()
