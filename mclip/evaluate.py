@@ -242,10 +242,14 @@ def _class_targets(clips: _Clips, info: dict, cfg: EvalConfig) -> tuple[str, lis
             hits = [index[normalize_class(c)] for c in cands if normalize_class(c) in index]
             targets.append(hits[0] if hits else None)
         return protocol, names, list(names), targets
-    names = list(clips.split_actions)          # the whole split's, however few clips are scored
-    index = {a: i for i, a in enumerate(names)}
-    return protocol, names, [_action_label_text(a, info) for a in names], \
-        [index.get(a) for a in clips.actions]
+    # The whole split's actions, however few clips are scored. Actions whose label text is
+    # the same ("wave_left", "wave_right" -> "wave") are one class: a text classifier
+    # cannot tell identical texts apart.
+    text_of = {a: _action_label_text(a, info) for a in clips.split_actions}
+    names = sorted(set(text_of.values()))
+    index = {t: i for i, t in enumerate(names)}
+    return protocol, names, list(names), \
+        [index.get(text_of.get(a)) if a else None for a in clips.actions]
 
 
 def _classification(eng, clips: _Clips, z: torch.Tensor, info: dict, cfg: EvalConfig) -> dict:

@@ -357,6 +357,23 @@ def test_label_texts_of_plain_and_layered_actions():
     assert _action_label_text("side_step", {}) == "side step"
 
 
+def test_actions_with_the_same_label_text_are_one_class():
+    """wave_left / wave_right share the text "wave": one class, both clips its members."""
+    import torch
+
+    from mclip.evaluate import EvalConfig, _Clips, _class_targets
+
+    info = {"actions": {"wave_left": {"label": "wave"}, "wave_right": {"label": "wave"},
+                        "walk": {"label": "walk"}}}
+    clips = _Clips(features=torch.zeros(3, 60, 25, 6), texts=["a", "b", "c"],
+                   actions=["wave_left", "wave_right", "walk+wave_left"], babel=[[], [], []],
+                   heldout_phrasing=[False] * 3, all_texts=["a", "b", "c"],
+                   split_actions=["walk", "walk+wave_left", "wave_left", "wave_right"])
+    protocol, names, texts, targets = _class_targets(clips, info, EvalConfig(labels="actions"))
+    assert protocol == "actions" and names == texts == ["walk", "walk and wave", "wave"]
+    assert targets == [2, 2, 1]
+
+
 def test_babel_data_uses_babel60_and_val_split(tiny_engine, eval_data, tmp_path):
     """Prepared AMASS+BABEL data (info source "AMASS + BABEL", train/val only, the main
     BABEL-60 class as "action") is scored on the BABEL-60 classes automatically."""
