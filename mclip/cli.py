@@ -261,6 +261,12 @@ def train_cmd(
     lambda_text: Optional[float] = typer.Option(None, "--lambda-text", help="Text-loss weight against 100 per "
                                                 "reconstruction term (eq. 4). [default: 1]"),
     lambda_image: Optional[float] = typer.Option(None, "--lambda-image", help="Image-loss weight. [default: 1]"),
+    lambda_text_recon: Optional[float] = typer.Option(
+        None, "--lambda-text-recon",
+        help="Beyond the paper: weight of reconstructing each clip from its text's latent "
+             "(trains the decoder on the path text2motion uses). [default: 0, off]"),
+    init: Optional[str] = typer.Option(None, "--init", help="Start from this checkpoint's weights "
+                                                            "(same model config) instead of random."),
     image_loss: Optional[bool] = typer.Option(None, "--image-loss/--no-image-loss",
                                               help="Align z to rendered frames (backbones with an image tower)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda. [default: auto]"),
@@ -285,6 +291,7 @@ def train_cmd(
     flags = dict(data=data, out=str(out), model=model, backbone=backbone, steps=steps, epochs=epochs,
                  batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, warmup_steps=warmup_steps, text_loss=text_loss, image_loss=image_loss,
                  lambda_text=lambda_text, lambda_image=lambda_image,
+                 lambda_text_recon=lambda_text_recon, init=init,
                  device=device, seed=seed, ckpt_every=ckpt_every, val_every=val_every,
                  sample_every=sample_every, smpl_dir=smpl_dir, synth_clips=synth_clips, threads=threads,
                  amass_dir=amass_dir, babel_dir=babel_dir)

@@ -7,6 +7,10 @@
     L_image = 1 - cos(image_embedding, z_p)
     L       = L_recon + lambda_text L_text + lambda_image L_image
 
+Beyond the paper, optional (weight 0 by default): ``text_recon``, L_recon of the clip
+decoded from its *text's* latent. The paper feeds text latents to the decoder only at
+inference; this term trains that path too (see ``TrainConfig.lambda_text_recon``).
+
 Each MSE is a mean over all its elements, which is the paper's 1/(|p| T) normalisation.
 The authors' code weights each reconstruction term by 100 and each cosine term by 1
 (the paper's lambda = 0.01, rescaled): those are the ``LossWeights`` defaults.
@@ -33,6 +37,7 @@ class LossWeights:
     pos: float = 100.0
     text: float = 1.0
     image: float = 1.0
+    text_recon: float = 0.0
 
 
 def body_positions(x: torch.Tensor, body=None) -> torch.Tensor:
@@ -84,12 +89,18 @@ def image_loss(image_embedding: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 def motionclip_loss(pred: torch.Tensor, target: torch.Tensor, z: torch.Tensor,
                     text_embedding: torch.Tensor | None = None,
                     image_embedding: torch.Tensor | None = None,
-                    body=None, weights: LossWeights | None = None) -> dict[str, torch.Tensor]:
+                    body=None, weights: LossWeights | None = None,
+                    text_pred: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Eq. (4). Text/image terms are skipped (absent from the dict) when their
-    embeddings are None. Returns every term plus "total", the value to minimise."""
+    embeddings are None. ``text_pred`` (B, T, 25, 6): the clips decoded from their texts'
+    latents, scored as "text_recon" with weight ``weights.text_recon``. Returns every
+    term plus "total", the value to minimise."""
     w = weights or LossWeights()
     terms = reconstruction_loss(pred, target, body, w)
     total = terms["recon"]
+    if text_pred is not None:
+        terms["text_recon"] = reconstruction_loss(text_pred, target, body, w)["recon"]
+        total = total + w.text_recon * terms["text_recon"]
     if text_embedding is not None:
         terms["text"] = text_loss(text_embedding, z)
         total = total + w.text * terms["text"]

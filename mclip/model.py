@@ -214,7 +214,14 @@ class MotionCLIP(nn.Module):
                 z = z * math.sqrt(z.shape[-1])
         return self.decoder(z, frames)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, T, 25, 6) -> (reconstruction (B, T, 25, 6), z_p (B, latent_dim))."""
+    def forward(self, x: torch.Tensor, text_z: torch.Tensor | None = None):
+        """x (B, T, 25, 6) -> (reconstruction (B, T, 25, 6), z_p (B, latent_dim)).
+
+        With ``text_z`` (B, latent_dim) (``text_latent`` of the clips' texts) also the
+        decoding of the text: ``(reconstruction, z_p, text reconstruction (B, T, 25, 6))``,
+        in one call so that DDP sees every use of the decoder."""
         z = self.encode(x)
-        return self.decode(z, x.shape[1]), z
+        if text_z is None:
+            return self.decode(z, x.shape[1]), z
+        both = self.decode(torch.cat([z, text_z.to(z.dtype)]), x.shape[1])
+        return both[: x.shape[0]], z, both[x.shape[0]:]

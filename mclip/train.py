@@ -60,6 +60,13 @@ class TrainConfig:
     lambda_pos: float = 100.0
     lambda_text: float = 1.0          # eq. (4); paper's 0.01 relative to reconstruction
     lambda_image: float = 1.0
+    # Beyond the paper: weight of L_recon of each clip decoded from its text's latent
+    # (0 = off, the paper). The paper's decoder sees only motion latents in training yet
+    # text latents at inference; with a few CPU-hours of training the two stay apart
+    # (cosine ~0.5) and prompts decode to near-static average poses. This trains the
+    # inference path directly.
+    lambda_text_recon: float = 0.0
+    init: str | None = None           # start from these weights (a checkpoint), not random
     text_loss: bool = True
     image_loss: bool = True           # used only when the backbone has an image tower
     grad_clip: float = 0.0            # max grad norm; 0 = off (the paper does not clip)
@@ -80,7 +87,7 @@ class TrainConfig:
 
     def loss_weights(self) -> LossWeights:
         return LossWeights(self.lambda_rot, self.lambda_vel, self.lambda_pos,
-                           self.lambda_text, self.lambda_image)
+                           self.lambda_text, self.lambda_image, self.lambda_text_recon)
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "config") -> "TrainConfig":
@@ -528,6 +535,13 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
     if mcfg.center_text and state is None and table is not None:
         # the mean over training clips (without the text loss it stays 0: nothing to centre)
         model.set_text_mean(table.lookup([train_ds.text(i) for i in range(len(train_ds))]))
+    if cfg.init and state is None:
+        from .checkpoint import read_checkpoint as _read
+
+        init = _read(cfg.init, device)
+        if ModelConfig.from_dict(init["model_config"]) != mcfg:
+            raise MclipError(f"--init {cfg.init}: its model config differs from this run's")
+        model.load_state_dict(init["model"])
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = 0
     if state is not None:
@@ -604,8 +618,12 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
                 temb = (model.text_latent(table.lookup([train_ds.text(i) for i in idx]).to(device))
                         if table else None)
                 iemb = image_emb[idx].to(device) if image_emb is not None else None
-                pred, z = net(x)
-                terms = motionclip_loss(pred, x, z, temb, iemb, body, weights)
+                if temb is not None and cfg.lambda_text_recon > 0:
+                    pred, z, text_pred = net(x, temb)
+                else:
+                    pred, z = net(x)
+                    text_pred = None
+                terms = motionclip_loss(pred, x, z, temb, iemb, body, weights, text_pred)
                 optimizer.zero_grad(set_to_none=True)
                 terms["total"].backward()
                 if cfg.grad_clip > 0:

@@ -333,3 +333,29 @@ def test_export_command_writes_a_verified_half_precision_release(saved, tmp_path
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1
     assert not (tmp_path / "x.pt").exists() and not (tmp_path / "x.bin").exists()
+
+
+def test_text_recon_term_and_init_from_a_checkpoint(data_dir, tiny_model, tmp_path):
+    """--lambda-text-recon logs and lowers the reconstruction from text latents; --init
+    starts from another run's weights (and refuses a different model config)."""
+    base = train(cfg_for(data_dir, tiny_model, tmp_path / "a", steps=6), backbone=HashBackbone())
+    out = tmp_path / "b"
+    train(cfg_for(data_dir, tiny_model, out, steps=60, lambda_text_recon=1.0,
+                  init=str(base.checkpoint)), backbone=HashBackbone())
+    log = [json.loads(l) for l in (out / "log.jsonl").read_text().splitlines()]
+    steps = [r for r in log if "text_recon" in r]
+    assert len(steps) == 60
+    first, last = np.mean([r["text_recon"] for r in steps[:5]]), np.mean([r["text_recon"] for r in steps[-5:]])
+    assert last < first / 2
+    # with lr 0 a run started from --init ends with exactly the init weights
+    frozen = train(cfg_for(data_dir, tiny_model, tmp_path / "z", steps=2, lr=0.0,
+                           init=str(base.checkpoint)), backbone=HashBackbone())
+    a, _, _ = load_checkpoint(base.checkpoint)
+    b, _, _ = load_checkpoint(frozen.checkpoint)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"d_model": 16, "enc_layers": 1, "dec_layers": 1, "heads": 2,
+                                 "ff_size": 32, "latent_dim": 16, "backbone": "hash"}))
+    with pytest.raises(MclipError, match="model config differs"):
+        train(cfg_for(data_dir, str(other), tmp_path / "c", steps=2, init=str(base.checkpoint)),
+              backbone=HashBackbone())
