@@ -33,6 +33,7 @@ Joint-position inputs (``.npy``) are turned into rotations by inverse kinematics
 from __future__ import annotations
 
 import os
+import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,11 +66,14 @@ LOOP_OVERLAP = 10
 
 def default_weights_path() -> Path:
     """Where the default checkpoint is looked for: ``$MCLIP_WEIGHTS``, else
-    ``weights/mclip-default.pt`` in the repository (beside the package)."""
+    ``weights/mclip-default.pt`` in the repository (an editable install, beside the
+    package), else ``<prefix>/share/mclip/weights/`` (where ``pip install .`` puts it)."""
     env = os.environ.get(WEIGHTS_ENV)
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parent.parent / "weights" / DEFAULT_WEIGHTS_NAME
+    repo = Path(__file__).resolve().parent.parent / "weights" / DEFAULT_WEIGHTS_NAME
+    installed = Path(sys.prefix) / "share" / "mclip" / "weights" / DEFAULT_WEIGHTS_NAME
+    return installed if installed.exists() and not repo.exists() else repo
 
 
 def resolve_weights(weights: str | os.PathLike | None) -> Path:

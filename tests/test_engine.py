@@ -54,6 +54,30 @@ def test_missing_default_weights_says_what_to_do(monkeypatch, tmp_path):
         Engine(tmp_path / "other.pt")
 
 
+def test_default_weights_found_in_a_repository_or_an_installed_prefix(monkeypatch, tmp_path):
+    """Editable install: weights/ beside the package. `pip install .`: the wheel's
+    data files under <prefix>/share/mclip/weights/. $MCLIP_WEIGHTS wins over both."""
+    import sys
+
+    import mclip.engine as engine
+
+    monkeypatch.delenv("MCLIP_WEIGHTS", raising=False)
+    pkg = tmp_path / "site" / "mclip"
+    monkeypatch.setattr(engine, "__file__", str(pkg / "engine.py"))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
+    repo = tmp_path / "site" / "weights" / "mclip-default.pt"
+    installed = tmp_path / "prefix" / "share" / "mclip" / "weights" / "mclip-default.pt"
+    assert engine.default_weights_path() == repo            # nothing anywhere: the repo path
+    installed.parent.mkdir(parents=True)
+    installed.write_bytes(b"x")
+    assert engine.default_weights_path() == installed
+    repo.parent.mkdir(parents=True)
+    repo.write_bytes(b"x")
+    assert engine.default_weights_path() == repo
+    monkeypatch.setenv("MCLIP_WEIGHTS", str(tmp_path / "mine.pt"))
+    assert engine.default_weights_path() == tmp_path / "mine.pt"
+
+
 def test_corrupt_checkpoint(tmp_path):
     from mclip.engine import Engine
 
