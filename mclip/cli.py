@@ -335,7 +335,7 @@ def export_cmd(
     """
     import json as _json
 
-    from .checkpoint import export_for_release
+    from .checkpoint import checksum_path, export_for_release
 
     if out.suffix != ".pt":
         raise MclipError(f"{out}: the release file must end in .pt")
@@ -346,12 +346,12 @@ def export_cmd(
         except (OSError, ValueError) as e:
             raise MclipError(f"{card}: not a readable JSON file ({type(e).__name__})") from None
     path = export_for_release(checkpoint, out, card=info)
-    digest = path.with_name(path.name + ".sha256").read_text().split()[0]
+    digest = checksum_path(path).read_text().split()[0]
     summary = {"path": str(path), "bytes": path.stat().st_size, "sha256": digest}
     if as_json:
         _echo_json(summary)
     else:
-        typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, sha256 {digest[:12]}...)")
+        typer.echo(f"wrote {path} ({summary['bytes'] / 1e6:.1f} MB, sha256 {digest[:12]}...)")
 
 
 

@@ -272,7 +272,7 @@ class Engine:
             with torch.no_grad():
                 emb = torch.as_tensor(self.backbone.encode_text(todo)).float()
                 emb = self.model.text_latent(emb.to(self.device))
-            for t, e in zip(todo, emb.to(self.device)):
+            for t, e in zip(todo, emb):
                 self._text_cache[t] = e
         return torch.stack([self._text_cache[t] for t in texts])
 

@@ -532,16 +532,15 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
     np.random.seed(cfg.seed + d.rank)
     random.seed(cfg.seed + d.rank)
     model = MotionCLIP(mcfg).to(device)
-    if mcfg.center_text and state is None and table is not None:
-        # the mean over training clips (without the text loss it stays 0: nothing to centre)
-        model.set_text_mean(table.lookup([train_ds.text(i) for i in range(len(train_ds))]))
     if cfg.init and state is None:
-        from .checkpoint import read_checkpoint as _read
-
-        init = _read(cfg.init, device)
+        # the init weights bring their own text_mean
+        init = read_checkpoint(cfg.init, device)
         if ModelConfig.from_dict(init["model_config"]) != mcfg:
             raise MclipError(f"--init {cfg.init}: its model config differs from this run's")
         model.load_state_dict(init["model"])
+    elif mcfg.center_text and state is None and table is not None:
+        # the mean over training clips (without the text loss it stays 0: nothing to centre)
+        model.set_text_mean(table.lookup([train_ds.text(i) for i in range(len(train_ds))]))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = 0
     if state is not None:
