@@ -238,9 +238,9 @@ def data_prepare_cmd(
 
 @app.command("train")
 def train_cmd(
-    data: str = typer.Option("synth", "--data", help="Dataset folder (manifest.jsonl + shards/); 'synth': "
-                             "generate the procedural corpus into OUT/data first; 'amass': prepare "
-                             "--amass-dir + --babel-dir into OUT/data first."),
+    data: Optional[str] = typer.Option(None, "--data", help="Dataset folder (manifest.jsonl + shards/); 'synth': "
+                                       "generate the procedural corpus into OUT/data first; 'amass': prepare "
+                                       "--amass-dir + --babel-dir into OUT/data first. [default: synth]"),
     amass_dir: Optional[str] = typer.Option(None, "--amass-dir", help="With --data amass: AMASS .npz folder."),
     babel_dir: Optional[str] = typer.Option(None, "--babel-dir", help="With --data amass: BABEL json folder."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: last.pt, log.jsonl, samples/, cache/."),
@@ -277,7 +277,10 @@ def train_cmd(
     smpl_dir: Optional[str] = typer.Option(None, "--smpl-dir", help="SMPL model folder: vertex loss instead of joints."),
     synth_clips: Optional[int] = typer.Option(None, "--synth-clips", help="Corpus size for --data synth."),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads (0: torch's choice)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in OUT from its last.pt."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in OUT from its last.pt. "
+                                "--steps, --epochs, --lr, --lr-schedule, --warmup-steps, --threads, "
+                                "--device and the --*-every flags may change; the new schedule applies "
+                                "from the current step."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
 ) -> None:
     """Train a MotionCLIP model (paper sec. 3): reconstruction + text (+ image) alignment.
@@ -286,7 +289,7 @@ def train_cmd(
     --data DIR --out runs/x`. Checkpoints are atomic; Ctrl-C saves one and stops; --resume
     continues exactly where it stopped.
     """
-    from .train import TrainConfig, load_train_config, train
+    from .train import TrainConfig, load_train_config, read_settings_file, train
 
     flags = dict(data=data, out=str(out), model=model, backbone=backbone, steps=steps, epochs=epochs,
                  batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, warmup_steps=warmup_steps, text_loss=text_loss, image_loss=image_loss,
@@ -299,7 +302,10 @@ def train_cmd(
         cfg = load_train_config(config, **flags)
     else:
         cfg = TrainConfig(**{k: v for k, v in flags.items() if v is not None})
-    result = train(cfg, resume=resume)
+    # with --resume, what was given again is checked against (or changes) the saved run
+    given = {k: v for k, v in flags.items() if v is not None and k != "out"}
+    changes = {**(read_settings_file(config) if config is not None else {}), **given}
+    result = train(cfg, resume=resume, changes=changes if resume else None)
     if result.checkpoint is None:      # not rank 0 under torchrun
         return
     summary = {"step": result.step, "checkpoint": str(result.checkpoint),

@@ -99,8 +99,41 @@ class TrainConfig:
         return cls(**d)
 
 
+# What a resumed run may change: how much longer and how it goes on (schedule, threads,
+# device, logging), never what it is (data, model, losses, seed).
+RESUME_MAY_CHANGE = ("steps", "epochs", "lr", "lr_schedule", "warmup_steps", "threads",
+                     "device", "ckpt_every", "val_every", "sample_every", "progress")
+
+
+def resumed_config(saved: TrainConfig, changes: dict, where: str) -> TrainConfig:
+    """The config a resumed run goes on with: ``saved`` plus ``changes`` (settings given
+    again with --resume). Settings outside ``RESUME_MAY_CHANGE`` may be repeated but not
+    changed. The lr is a pure function of (step, settings), so a new --lr, --lr-schedule
+    or --steps takes effect from the current step: ``--lr 1e-4 --lr-schedule constant``
+    gives a constant tail, and a longer cosine --steps moves up the curve."""
+    cfg = TrainConfig.from_dict(asdict(saved), where)
+    for key, value in changes.items():
+        if key == "out" or value is None:
+            continue
+        if key in RESUME_MAY_CHANGE:
+            setattr(cfg, key, value)
+        elif getattr(saved, key) != value:
+            flag = "--" + key.replace("_", "-")
+            raise MclipError(f"--resume: {flag} {value} differs from the run's {getattr(saved, key)} "
+                             f"({where}); only {', '.join('--' + k.replace('_', '-') for k in RESUME_MAY_CHANGE)} "
+                             f"may change")
+    return cfg
+
+
 def load_train_config(path: str | os.PathLike, **overrides) -> TrainConfig:
     """A TrainConfig from a JSON or TOML file; keyword overrides (not None) win."""
+    data = read_settings_file(path)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig.from_dict(data, str(path))
+
+
+def read_settings_file(path: str | os.PathLike) -> dict:
+    """The settings (TrainConfig keys) a JSON or TOML file gives, as a dict."""
     p = Path(path)
     if not p.is_file():
         raise MclipError(f"{p}: no such config file")
@@ -115,8 +148,7 @@ def load_train_config(path: str | os.PathLike, **overrides) -> TrainConfig:
         raise MclipError(f"{p}: cannot parse config ({e})") from None
     if not isinstance(data, dict):
         raise MclipError(f"{p}: expected a table/object of settings")
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig.from_dict(data, str(p))
+    return data
 
 
 # ------------------------------------------------------------------ process set-up
@@ -440,12 +472,14 @@ def _load_backbone(name: str, device):
 
 
 def train(cfg: TrainConfig, resume: bool = False, backbone=None,
-          max_steps_this_call: int | None = None) -> TrainResult:
+          max_steps_this_call: int | None = None, changes: dict | None = None) -> TrainResult:
     """Run (or resume) training as configured; returns where it stopped.
 
     ``backbone``: an already-loaded backbone object (tests pass a small one); default
     loads ``cfg.backbone`` or the model config's. ``max_steps_this_call`` stops early
-    (after saving) without changing the schedule, e.g. to test resuming.
+    (after saving) without changing the schedule, e.g. to test resuming. ``changes``: with
+    ``resume``, the settings given again (see ``resumed_config``); default: ``cfg``'s
+    steps and threads.
     """
     d = dist_from_env()
     if d.enabled and not torch.distributed.is_initialized():
@@ -454,13 +488,18 @@ def train(cfg: TrainConfig, resume: bool = False, backbone=None,
             torch.cuda.set_device(d.local_rank)
         torch.distributed.init_process_group("nccl" if gpu else "gloo")
     try:
-        return _train(cfg, resume, backbone, max_steps_this_call, d)
+        return _train(cfg, resume, backbone, max_steps_this_call, d, changes)
     finally:
         if d.enabled and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
 
 
-def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dist) -> TrainResult:
+def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dist,
+           changes: dict | None = None) -> TrainResult:
+    # rich's first import draws from Python's global random: it must come before the
+    # seeding (and the RNG restore of --resume), or resumed runs would differ from straight ones
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from .checkpoint import read_checkpoint, save_checkpoint
     from .data.dataset import ClipDataset
 
@@ -472,14 +511,9 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
             raise MclipError(f"{last}: nothing to resume (no checkpoint in {out})")
         state = read_checkpoint(last)
         saved = TrainConfig.from_dict(state["train_config"], str(last))
-        # The run's identity comes from the checkpoint; only its length and the CPU
-        # threads may change.
-        steps, threads = cfg.steps, cfg.threads
-        cfg = saved
-        if steps is not None:
-            cfg.steps = steps
-        if threads:
-            cfg.threads = threads
+        if changes is None:          # Python callers: the given config's length and threads
+            changes = {"steps": cfg.steps, "threads": cfg.threads or None}
+        cfg = resumed_config(saved, changes, str(last))
     elif d.main and last.exists():
         raise MclipError(f"{out}: already holds a run (last.pt); pass --resume to continue "
                          f"it or choose another --out")
@@ -595,8 +629,6 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
         if log_file is not None:
             log_file.write(json.dumps(record) + "\n")
             log_file.flush()
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
                         TimeRemainingColumn(), TextColumn("{task.description}"),

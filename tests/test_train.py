@@ -359,3 +359,28 @@ def test_text_recon_term_and_init_from_a_checkpoint(data_dir, tiny_model, tmp_pa
     with pytest.raises(MclipError, match="model config differs"):
         train(cfg_for(data_dir, str(other), tmp_path / "c", steps=2, init=str(base.checkpoint)),
               backbone=HashBackbone())
+
+
+def test_resume_may_change_the_schedule_not_the_run(data_dir, tiny_model, tmp_path, capsys):
+    out = tmp_path / "run"
+    train(cfg_for(data_dir, tiny_model, out, steps=10), backbone=HashBackbone(), max_steps_this_call=5)
+    # a constant tail at a new lr, five steps longer
+    res = train(cfg_for(data_dir, tiny_model, out), resume=True, backbone=HashBackbone(),
+                changes={"steps": 15, "lr": 3e-5, "lr_schedule": "constant"})
+    assert res.step == 15
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    after = [r["lr"] for r in log if "lr" in r and r["step"] > 5]
+    assert after and all(lr == pytest.approx(3e-5) for lr in after)
+    saved = torch.load(out / "last.pt", weights_only=False)["train_config"]
+    assert (saved["lr"], saved["lr_schedule"], saved["steps"]) == (3e-5, "constant", 15)
+    # repeating a setting is fine, changing what the run is is refused
+    cfg = cfg_for(data_dir, tiny_model, out)
+    res = train(cfg, resume=True, backbone=HashBackbone(), changes={"seed": cfg.seed, "steps": 16})
+    assert res.step == 16
+    with pytest.raises(MclipError, match="--lambda-text 5.0 differs"):
+        train(cfg, resume=True, backbone=HashBackbone(), changes={"lambda_text": 5.0})
+    # the CLI passes what was given again; a change of identity is a one-line error
+    with pytest.raises(SystemExit) as e:
+        cli_main(["train", "--out", str(out), "--resume", "--lambda-text", "5"])
+    assert e.value.code == 2
+    assert "--lambda-text 5.0 differs from the run's 1.0" in capsys.readouterr().err
