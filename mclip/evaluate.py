@@ -11,7 +11,10 @@
 3. text2motion      prompt -> backbone -> decoder -> motion, re-encoded: R-precision
                     (top-1/3 among 32) and mean cosine(prompt, re-encoded motion),
                     plus physical plausibility (foot skate, ground penetration, jerk)
-                    of the generated motion next to the same metrics on real clips.
+                    of the generated motion next to the same metrics on real clips,
+                    and whether it is as lively as the real clips of the same prompts:
+                    body speed (joints relative to the pelvis) and the share of clips
+                    that leave the ground (a jump's flight).
 4. interpolation    decode S evenly spaced points of the great-circle path (slerp)
                     between two clips' latents: plausibility at the worst step and
                     how evenly the decoded motion changes along the path.
@@ -91,6 +94,9 @@ class _Clips:
     babel: list[list[str]]        # BABEL class candidates of each clip, best first
     heldout_phrasing: list[bool | None]  # text never shown in training; None = not recorded
     all_texts: list[str] = field(default_factory=list)  # every distinct text of the split
+    # per distinct text, over the split's clips with that text: (mean body speed m/s,
+    # share of clips leaving the ground): what a generation from that prompt is compared to
+    text_liveliness: dict[str, tuple[float, float]] = field(default_factory=dict)
     split_actions: list[str] = field(default_factory=list)  # every distinct action of the split
 
 
@@ -138,6 +144,17 @@ def _load_clips(data_dir: Path, cfg: EvalConfig, rng: np.random.Generator) -> tu
         flag = (ds.records[i].get("params") or {}).get("heldout_phrasing")
         held.append(None if flag is None else bool(flag))
     every = sorted({p for t in ds.texts for p in ([t] if isinstance(t, str) else t)})
+    speed, air = [], []
+    for sl in _batches(len(ds), 512):
+        j = _joints(ds.features[sl])
+        speed.append(M.body_speed(j))
+        air.append(leaves_ground(j))
+    speed, air = torch.cat(speed), torch.cat(air).float()
+    per_text: dict[str, list[int]] = {}
+    for i, t in enumerate(ds.texts):
+        for phrasing in ([t] if isinstance(t, str) else t):
+            per_text.setdefault(phrasing, []).append(i)
+    lively = {t: (float(speed[ix].mean()), float(air[ix].mean())) for t, ix in per_text.items()}
     clips = _Clips(
         features=ds.features[torch.as_tensor(chosen, dtype=torch.long)],
         texts=texts,
@@ -145,6 +162,7 @@ def _load_clips(data_dir: Path, cfg: EvalConfig, rng: np.random.Generator) -> tu
         babel=[_babel_candidates(ds.records[i]) for i in chosen],
         heldout_phrasing=held,
         all_texts=every,
+        text_liveliness=lively,
         split_actions=sorted({a for a in ds.actions if a}),
     )
     return clips, info
@@ -165,6 +183,22 @@ def _joints(x: torch.Tensor) -> torch.Tensor:
 
     R, tr = from_features(x)
     return forward_kinematics(R, tr)
+
+
+def leaves_ground(joints: torch.Tensor, min_frames: int = 3) -> torch.Tensor:
+    """(N, T, 24, 3) metres, z-up -> (N,) bool: the clip, put on the floor as the engine
+    puts its outputs (lowest sole of the clip at z = 0), has at least ``min_frames``
+    frames (0.1 s at 30 fps) with the whole body off the ground: a jump's flight.
+
+    Grounding first means a raw decoder output floating above the floor does not count.
+    """
+    from .data.synth import metrics as pm
+    from .engine import ground_offset
+
+    grounded = joints.clone()
+    grounded[..., 2] -= ground_offset(joints)[:, None, None]
+    flight = pm.airborne_frames(grounded.detach().cpu().double().numpy())
+    return torch.from_numpy(flight.sum(axis=1) >= min_frames)
 
 
 # ---------------------------------------------------------------- the run
@@ -197,7 +231,8 @@ def _reconstruction(eng, clips: _Clips, cfg: EvalConfig, tick) -> tuple[dict, to
     from .representation import from_features
 
     zs, real = [], []
-    sums = {"mpjpe_mm": 0.0, "root_aligned_mpjpe_mm": 0.0, "rotation_error_deg": 0.0}
+    sums = {"mpjpe_mm": 0.0, "root_aligned_mpjpe_mm": 0.0, "rotation_error_deg": 0.0,
+            "speed": 0.0, "speed_hat": 0.0}
     n = clips.features.shape[0]
     for sl in _batches(n, cfg.batch_size):
         x = clips.features[sl].to(eng.device)
@@ -210,10 +245,15 @@ def _reconstruction(eng, clips: _Clips, cfg: EvalConfig, tick) -> tuple[dict, to
         sums["mpjpe_mm"] += M.mpjpe_mm(j_hat, j) * b
         sums["root_aligned_mpjpe_mm"] += M.root_aligned_mpjpe_mm(j_hat, j) * b
         sums["rotation_error_deg"] += M.mean_geodesic_deg(R_hat, R) * b
+        sums["speed"] += float(M.body_speed(j).sum())
+        sums["speed_hat"] += float(M.body_speed(j_hat).sum())
         zs.append(z.cpu())
         real.append(j.cpu())
         tick(b)
-    section = {"n": n, **{k: v / n for k, v in sums.items()}}
+    speed, speed_hat = sums.pop("speed"), sums.pop("speed_hat")
+    section = {"n": n, **{k: v / n for k, v in sums.items()},
+               # below 1: the reconstruction moves less than the clip (blurred in time)
+               "liveliness_ratio": speed_hat / speed if speed > 0 else float("nan")}
     return section, torch.cat(zs), torch.cat(real)
 
 
@@ -299,15 +339,23 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
         texts.append(e.cpu())
         tick(e.shape[0])
     text_emb, motion_emb = torch.cat(texts), torch.cat(gen_z)
+    gen = torch.cat(gen_joints)
     rp = M.r_precision(motion_emb, text_emb, group_size=cfg.group_size, ks=(1, 3))
+    real_speed = float(np.mean([clips.text_liveliness[p][0] for p in prompts]))
+    gen_speed = float(M.body_speed(gen).mean())
     return {
         "n": len(prompts),
         # scored in whole groups: 1 true prompt + group_size - 1 others
         "r_precision": {"n": (len(prompts) // cfg.group_size) * cfg.group_size,
                         "group_size": cfg.group_size, "top1": rp[1], "top3": rp[3]},
         "text_motion_cosine": M.mean_cosine(motion_emb, text_emb),
-        "plausibility": {"generated": _plausibility(torch.cat(gen_joints)),
+        "plausibility": {"generated": _plausibility(gen),
                          "real": _plausibility(real_joints)},
+        # against the real clips of the same prompts
+        "liveliness": {"generated_m_s": gen_speed, "real_m_s": real_speed,
+                       "ratio": gen_speed / real_speed if real_speed > 0 else float("nan")},
+        "leaves_ground": {"generated": float(leaves_ground(gen).float().mean()),
+                          "real": float(np.mean([clips.text_liveliness[p][1] for p in prompts]))},
     }
 
 

@@ -110,6 +110,41 @@ def test_path_smoothness():
     assert (s["step_mpjpe_mm"], s["max_step_ratio"], s["step_cv"]) == (0.0, 1.0, 0.0)
 
 
+def test_body_speed_counts_limbs_not_travel():
+    fps, T, r, w = 30.0, 31, 0.5, 3.0               # a joint circling the root: 0.5 m, 3 rad/s
+    t = torch.arange(T, dtype=torch.float64) / fps
+    root = torch.stack([2.0 * t, torch.zeros_like(t), torch.ones_like(t)], -1)   # travels 2 m/s
+    limb = root + torch.stack([r * torch.cos(w * t), r * torch.sin(w * t), torch.zeros_like(t)], -1)
+    joints = torch.stack([root, limb], dim=1)[None]                             # (1, T, 2, 3)
+    chord_speed = 2 * r * math.sin(w / fps / 2) * fps
+    assert M.body_speed(joints, fps).item() == pytest.approx(chord_speed / 2, rel=1e-9)  # 2 joints
+    still = torch.stack([root, root + torch.tensor([0.3, 0.0, 0.0], dtype=torch.float64)], 1)[None]
+    assert M.body_speed(still, fps).item() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_leaves_ground_needs_a_flight_not_a_float():
+    from tiny_model import make_clip
+
+    from mclip.evaluate import leaves_ground
+    from mclip.skeleton import joints_from_axis_angle
+
+    def joints(action):
+        m = make_clip(action)
+        return torch.as_tensor(joints_from_axis_angle(m.poses, m.trans))[None]   # (1, T, 24, 3)
+
+    jump, stand = joints("jump"), joints("wave")
+    assert leaves_ground(jump).tolist() == [True]
+    assert leaves_ground(stand).tolist() == [False]
+    floating = stand.clone()
+    floating[..., 2] += 0.5                        # a raw decoder output hovering: not a jump
+    assert leaves_ground(floating).tolist() == [False]
+    hop = stand.clone()
+    hop[:, 20:24, :, 2] += 0.2                     # 4 frames off the ground
+    short = stand.clone()
+    short[:, 20:22, :, 2] += 0.2                   # 2 frames: under the 3-frame minimum
+    assert leaves_ground(torch.cat([hop, short, floating + jump - stand])).tolist() == [True, False, True]
+
+
 def test_report_json_is_atomic_valid_and_nan_safe(tmp_path):
     res = {"meta": {"data": "x", "split": "test"},
            "reconstruction": {"n": 3, "mpjpe_mm": 12.5},
@@ -208,6 +243,7 @@ def test_reconstruction_of_a_known_offset_and_turn(eval_data):
     assert rec["mpjpe_mm"] == pytest.approx(50.0, abs=1e-3)
     assert rec["root_aligned_mpjpe_mm"] == pytest.approx(0.0, abs=1e-3)
     assert rec["rotation_error_deg"] == pytest.approx(0.0, abs=0.05)
+    assert rec["liveliness_ratio"] == pytest.approx(1.0, rel=1e-5)   # a shift moves no limb
 
     # 40 degrees about the wrist's local z axis, whatever the pose: only the hand (the
     # wrist's one child, a leaf) moves, along the chord 2 sin(20 deg) * (its rest distance
@@ -439,5 +475,20 @@ def test_text2motion_retrieval_of_a_perfect_and_a_forgetful_model(eval_data):
     # a decoder that ignores the text makes every prompt equally likely: a tie is no hit
     t2m = evaluate(_HashTextEngine(_LatentCarrier(forget=True)), eval_data, n=32, config=cfg)["text2motion"]
     assert t2m["r_precision"]["top1"] == 0.0 and t2m["r_precision"]["top3"] == 0.0
-    # its output is one still pose: zero jerk
+    # its output is one still pose: zero jerk, no limb movement, no flight
     assert t2m["plausibility"]["generated"]["jerk"] == pytest.approx(0.0, abs=1e-9)
+    assert t2m["liveliness"]["generated_m_s"] == 0.0 and t2m["liveliness"]["ratio"] == 0.0
+    assert t2m["leaves_ground"]["generated"] == 0.0
+    # the real side is the prompts' own clips (all 32 texts, one clip each): the share
+    # whose clip flies, counted here straight from the hand-made clips
+    from tiny_model import make_clip
+
+    from mclip.evaluate import leaves_ground
+    from mclip.skeleton import joints_from_axis_angle
+
+    flies = [bool(leaves_ground(torch.as_tensor(joints_from_axis_angle(m.poses, m.trans))[None]))
+             for a, texts in PHRASINGS.items() for k in range(len(texts))
+             for m in [make_clip(a, variant=3 + k)]]
+    assert 0 < sum(flies) < 32           # (the toy walk and sit lift both feet; waves never)
+    assert t2m["leaves_ground"]["real"] == pytest.approx(sum(flies) / 32)
+    assert t2m["liveliness"]["real_m_s"] > 0.1

@@ -17,7 +17,7 @@ from ..rotations import geodesic_angle
 __all__ = [
     "mpjpe_mm", "root_aligned_mpjpe_mm", "mean_geodesic_deg",
     "topk_accuracy", "r_precision", "mean_cosine",
-    "path_smoothness",
+    "path_smoothness", "body_speed",
 ]
 
 
@@ -145,3 +145,14 @@ def path_smoothness(joints_path: torch.Tensor) -> dict[str, float]:
         "step_cv": float(cv.mean()),
         "steps_mm": [float(v) for v in d.mean(dim=1)],
     }
+
+
+def body_speed(joints: torch.Tensor, fps: float = 30.0) -> torch.Tensor:
+    """How lively a motion is: (N, T, J, 3) metres -> (N,) mean joint speed in m/s,
+    measured relative to the root joint (index 0), so travel does not count.
+
+    A decoder that blurs a motion towards its average keeps the travel but loses the
+    limbs' movement; comparing this number between generated and real clips shows it.
+    """
+    rel = joints - joints[..., :1, :]
+    return (rel[:, 1:] - rel[:, :-1]).norm(dim=-1).mean(dim=(1, 2)) * fps
