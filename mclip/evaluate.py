@@ -354,9 +354,25 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
         # against the real clips of the same prompts
         "liveliness": {"generated_m_s": gen_speed, "real_m_s": real_speed,
                        "ratio": gen_speed / real_speed if real_speed > 0 else float("nan")},
-        "leaves_ground": {"generated": float(leaves_ground(gen).float().mean()),
-                          "real": float(np.mean([clips.text_liveliness[p][1] for p in prompts]))},
+        "leaves_ground": _flight_report(leaves_ground(gen),
+                                        [clips.text_liveliness[p][1] for p in prompts]),
     }
+
+
+def _flight_report(generated: torch.Tensor, real_share: list[float]) -> dict:
+    """Share of generations that leave the ground, overall and split by what the
+    prompts' real clips do: where they fly (most of them: a jump) the generation should
+    too; where none does, a generation off the ground is hovering."""
+    gen = generated.float().numpy()
+    real = np.asarray(real_share, dtype=np.float64)
+    flies, grounded = real > 0.5, real == 0.0
+
+    def share(mask):
+        return float(gen[mask].mean()) if mask.any() else float("nan")
+
+    return {"generated": float(gen.mean()), "real": float(real.mean()),
+            "n_flying_prompts": int(flies.sum()), "when_real_flies": share(flies),
+            "n_grounded_prompts": int(grounded.sum()), "when_real_grounded": share(grounded)}
 
 
 def _interpolation(eng, z: torch.Tensor, cfg: EvalConfig, rng: np.random.Generator, tick) -> dict:

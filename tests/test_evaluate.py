@@ -491,4 +491,7 @@ def test_text2motion_retrieval_of_a_perfect_and_a_forgetful_model(eval_data):
              for m in [make_clip(a, variant=3 + k)]]
     assert 0 < sum(flies) < 32           # (the toy walk and sit lift both feet; waves never)
     assert t2m["leaves_ground"]["real"] == pytest.approx(sum(flies) / 32)
+    lg = t2m["leaves_ground"]
+    assert (lg["n_flying_prompts"], lg["n_grounded_prompts"]) == (sum(flies), 32 - sum(flies))
+    assert lg["when_real_flies"] == 0.0 and lg["when_real_grounded"] == 0.0
     assert t2m["liveliness"]["real_m_s"] > 0.1
