@@ -96,10 +96,11 @@ def test_decoder_depends_only_on_z():
     assert torch.allclose(a, scaled, atol=1e-5)        # z is normalised before decoding
 
 
-def test_tiny_model_overfits_a_batch():
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_tiny_model_overfits_a_batch(norm_first):
     torch.manual_seed(0)
     cfg = ModelConfig(d_model=64, enc_layers=2, dec_layers=2, heads=4, ff_size=128, dropout=0.0,
-                      latent_dim=32)
+                      latent_dim=32, norm_first=norm_first)
     model = MotionCLIP(cfg)
     t = torch.linspace(0, 2 * math.pi, 60)
     x = still_features(4, 60)
@@ -116,6 +117,45 @@ def test_tiny_model_overfits_a_batch():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] / 10, (losses[0], losses[-1])
+
+
+def test_pre_ln_decoder_reproduces_a_jump_in_time():
+    """The decoder's only clock is its positional queries. Fit one clip whose pelvis rises
+    35 cm for half a second (a jump) from a fixed z: the result must follow the bump, not
+    sit at its time average. (At this size the post-LN decoder of earlier checkpoints sat
+    exactly there: loss = the constant answer's, height range 0.)"""
+    from dataclasses import replace
+
+    torch.manual_seed(0)
+    cfg = replace(load_model_config("small-cpu"), enc_layers=1, dropout=0.0)   # the shipped decoder
+    model = MotionCLIP(cfg)
+    x = still_features(1, 60)
+    t = torch.arange(60) / 30.0
+    flight = (t > 0.8) & (t < 1.3)
+    x[0, :, 24, 2] = 0.9 + 0.35 * torch.where(flight, torch.sin((t - 0.8) / 0.5 * math.pi), torch.zeros(()))
+    z = torch.randn(1, cfg.latent_dim)
+    opt = torch.optim.AdamW(model.decoder.parameters(), lr=1e-3)
+    for _ in range(300):
+        loss = reconstruction_loss(model.decode(z), x)["recon"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        height = model.decode(z)[0, :, 24, 2]
+    # the best time-constant answer scores the clip's own variance; ours must beat it
+    constant = reconstruction_loss(x.mean(1, keepdim=True).expand_as(x), x)["recon"].item()
+    assert loss.item() < constant / 4, (loss.item(), constant)
+    assert float(height.max() - height.min()) > 0.25          # the flight is there
+    assert 0.8 < float(t[int(height.argmax())]) < 1.3         # and at its time
+
+
+def test_norm_first_is_off_for_old_checkpoints_and_on_in_the_cpu_configs():
+    assert ModelConfig.from_dict({"d_model": 32}).norm_first is False
+    for name in ("small-cpu", "default-cpu"):
+        assert load_model_config(name).norm_first is True
+    model = MotionCLIP(ModelConfig(d_model=32, enc_layers=1, dec_layers=1, heads=2, ff_size=64,
+                                   latent_dim=16, norm_first=True))
+    assert model.decoder.transformer.norm is not None and model.encoder.transformer.norm is not None
 
 
 # ------------------------------------------------------------------ losses
