@@ -45,6 +45,7 @@ from .eval import metrics as M
 __all__ = ["EvalConfig", "evaluate", "SECTIONS"]
 
 SECTIONS = ("reconstruction", "classification", "text2motion", "interpolation")
+AIRBORNE_GAP_M = 0.03      # the corpus' own flight test (synth.metrics.airborne_frames)
 LABEL_SETS = ("auto", "actions", "babel60")
 
 
@@ -94,9 +95,10 @@ class _Clips:
     babel: list[list[str]]        # BABEL class candidates of each clip, best first
     heldout_phrasing: list[bool | None]  # text never shown in training; None = not recorded
     all_texts: list[str] = field(default_factory=list)  # every distinct text of the split
-    # per distinct text, over the split's clips with that text: (mean body speed m/s,
-    # share of clips leaving the ground): what a generation from that prompt is compared to
-    text_liveliness: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # per distinct text, means over the split's clips with that text of "speed" (body
+    # speed, m/s), "flies" (leaves the ground, 0/1) and "clearance" (highest the body
+    # gets off the floor, m): what a generation from that prompt is compared to
+    text_liveliness: dict[str, dict[str, float]] = field(default_factory=dict)
     split_actions: list[str] = field(default_factory=list)  # every distinct action of the split
 
 
@@ -144,17 +146,18 @@ def _load_clips(data_dir: Path, cfg: EvalConfig, rng: np.random.Generator) -> tu
         flag = (ds.records[i].get("params") or {}).get("heldout_phrasing")
         held.append(None if flag is None else bool(flag))
     every = sorted({p for t in ds.texts for p in ([t] if isinstance(t, str) else t)})
-    speed, air = [], []
+    stats: dict[str, list[torch.Tensor]] = {"speed": [], "flies": [], "clearance": []}
     for sl in _batches(len(ds), 512):
         j = _joints(ds.features[sl])
-        speed.append(M.body_speed(j))
-        air.append(leaves_ground(j))
-    speed, air = torch.cat(speed), torch.cat(air).float()
+        stats["speed"].append(M.body_speed(j))
+        stats["flies"].append(leaves_ground(j).float())
+        stats["clearance"].append(clearance(j))
+    cat = {k: torch.cat(v).double() for k, v in stats.items()}
     per_text: dict[str, list[int]] = {}
     for i, t in enumerate(ds.texts):
         for phrasing in ([t] if isinstance(t, str) else t):
             per_text.setdefault(phrasing, []).append(i)
-    lively = {t: (float(speed[ix].mean()), float(air[ix].mean())) for t, ix in per_text.items()}
+    lively = {t: {k: float(v[ix].mean()) for k, v in cat.items()} for t, ix in per_text.items()}
     clips = _Clips(
         features=ds.features[torch.as_tensor(chosen, dtype=torch.long)],
         texts=texts,
@@ -185,19 +188,31 @@ def _joints(x: torch.Tensor) -> torch.Tensor:
     return forward_kinematics(R, tr)
 
 
+def _surface_heights(joints: torch.Tensor) -> np.ndarray:
+    """(N, T, 24, 3) -> (N, T, 24) height of the body surface under each joint (m), with
+    the clip put on the floor as the engine puts its outputs: its lowest point over the
+    whole clip at z = 0 (the corpus' surface offsets, ``synth.metrics.SURFACE``)."""
+    from .data.synth import metrics as pm
+
+    h = joints[..., 2].detach().cpu().double().numpy() - pm.SURFACE
+    return h - h.min(axis=(1, 2), keepdims=True)
+
+
+def clearance(joints: torch.Tensor) -> torch.Tensor:
+    """(N, T, 24, 3) metres, z-up -> (N,) the highest the whole body gets off the floor
+    (m): max over frames of the lowest body-surface point, the clip grounded as above.
+    A real jump clears 0.1-0.3 m; walking about 0."""
+    return torch.from_numpy(_surface_heights(joints).min(axis=-1).max(axis=-1))
+
+
 def leaves_ground(joints: torch.Tensor, min_frames: int = 3) -> torch.Tensor:
-    """(N, T, 24, 3) metres, z-up -> (N,) bool: the clip, put on the floor as the engine
-    puts its outputs (lowest sole of the clip at z = 0), has at least ``min_frames``
+    """(N, T, 24, 3) metres, z-up -> (N,) bool: the clip, put on the floor (lowest point
+    of the clip at z = 0, see ``_surface_heights``), has at least ``min_frames``
     frames (0.1 s at 30 fps) with the whole body off the ground: a jump's flight.
 
     Grounding first means a raw decoder output floating above the floor does not count.
     """
-    from .data.synth import metrics as pm
-    from .engine import ground_offset
-
-    grounded = joints.clone()
-    grounded[..., 2] -= ground_offset(joints)[:, None, None]
-    flight = pm.airborne_frames(grounded.detach().cpu().double().numpy())
+    flight = _surface_heights(joints).min(axis=-1) > AIRBORNE_GAP_M       # (N, T)
     return torch.from_numpy(flight.sum(axis=1) >= min_frames)
 
 
@@ -341,7 +356,8 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
     text_emb, motion_emb = torch.cat(texts), torch.cat(gen_z)
     gen = torch.cat(gen_joints)
     rp = M.r_precision(motion_emb, text_emb, group_size=cfg.group_size, ks=(1, 3))
-    real_speed = float(np.mean([clips.text_liveliness[p][0] for p in prompts]))
+    real = {k: np.array([clips.text_liveliness[p][k] for p in prompts]) for k in ("speed", "flies", "clearance")}
+    real_speed = float(real["speed"].mean())
     gen_speed = float(M.body_speed(gen).mean())
     return {
         "n": len(prompts),
@@ -354,25 +370,31 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
         # against the real clips of the same prompts
         "liveliness": {"generated_m_s": gen_speed, "real_m_s": real_speed,
                        "ratio": gen_speed / real_speed if real_speed > 0 else float("nan")},
-        "leaves_ground": _flight_report(leaves_ground(gen),
-                                        [clips.text_liveliness[p][1] for p in prompts]),
+        "leaves_ground": _flight_report(leaves_ground(gen), clearance(gen).numpy(),
+                                        real["flies"], real["clearance"]),
     }
 
 
-def _flight_report(generated: torch.Tensor, real_share: list[float]) -> dict:
-    """Share of generations that leave the ground, overall and split by what the
-    prompts' real clips do: where they fly (most of them: a jump) the generation should
-    too; where none does, a generation off the ground is hovering."""
-    gen = generated.float().numpy()
-    real = np.asarray(real_share, dtype=np.float64)
-    flies, grounded = real > 0.5, real == 0.0
+def _flight_report(gen_flies: torch.Tensor, gen_clearance: np.ndarray,
+                   real_flies: np.ndarray, real_clearance: np.ndarray) -> dict:
+    """Do generations leave the ground where the prompts' real clips do? Split by what
+    the real clips do: where most fly (a jump) the generation should too, and clear the
+    floor by as much; where none does, a generation off the ground is hovering.
+    Per prompt: gen_flies (bool), gen_clearance (m); real_* are the means over the
+    prompt's real clips."""
+    gen = gen_flies.float().numpy()
+    flies, grounded = real_flies > 0.5, real_flies == 0.0
 
-    def share(mask):
-        return float(gen[mask].mean()) if mask.any() else float("nan")
+    def mean(values, mask):
+        return float(values[mask].mean()) if mask.any() else float("nan")
 
-    return {"generated": float(gen.mean()), "real": float(real.mean()),
-            "n_flying_prompts": int(flies.sum()), "when_real_flies": share(flies),
-            "n_grounded_prompts": int(grounded.sum()), "when_real_grounded": share(grounded)}
+    return {"generated": float(gen.mean()), "real": float(real_flies.mean()),
+            "n_flying_prompts": int(flies.sum()), "when_real_flies": mean(gen, flies),
+            "clearance_when_real_flies_m": {"generated": mean(gen_clearance, flies),
+                                            "real": mean(real_clearance, flies)},
+            "n_grounded_prompts": int(grounded.sum()), "when_real_grounded": mean(gen, grounded),
+            "clearance_when_real_grounded_m": {"generated": mean(gen_clearance, grounded),
+                                               "real": mean(real_clearance, grounded)}}
 
 
 def _interpolation(eng, z: torch.Tensor, cfg: EvalConfig, rng: np.random.Generator, tick) -> dict:

@@ -143,6 +143,10 @@ def test_leaves_ground_needs_a_flight_not_a_float():
     short = stand.clone()
     short[:, 20:22, :, 2] += 0.2                   # 2 frames: under the 3-frame minimum
     assert leaves_ground(torch.cat([hop, short, floating + jump - stand])).tolist() == [True, False, True]
+    # clearance: the hop lifts the whole body 0.2 m; floating and standing clear nothing
+    from mclip.evaluate import clearance
+
+    assert clearance(torch.cat([hop, floating, stand])).tolist() == pytest.approx([0.2, 0.0, 0.0], abs=1e-5)
 
 
 def test_report_json_is_atomic_valid_and_nan_safe(tmp_path):
@@ -494,4 +498,6 @@ def test_text2motion_retrieval_of_a_perfect_and_a_forgetful_model(eval_data):
     lg = t2m["leaves_ground"]
     assert (lg["n_flying_prompts"], lg["n_grounded_prompts"]) == (sum(flies), 32 - sum(flies))
     assert lg["when_real_flies"] == 0.0 and lg["when_real_grounded"] == 0.0
+    assert lg["clearance_when_real_flies_m"]["generated"] == pytest.approx(0.0, abs=1e-6)
+    assert lg["clearance_when_real_flies_m"]["real"] > 0.05
     assert t2m["liveliness"]["real_m_s"] > 0.1

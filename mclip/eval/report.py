@@ -36,8 +36,11 @@ TABLE_ROWS: list[tuple[str, str, str, str]] = [
     ("text2motion", "liveliness.ratio", "body speed, generated / real (same prompts)", ""),
     ("text2motion", "leaves_ground.real", "clips leaving the ground, real (same prompts)", "%"),
     ("text2motion", "leaves_ground.generated", "clips leaving the ground, generated", "%"),
-    ("text2motion", "leaves_ground.when_real_flies", "... of prompts whose real clips fly", "%"),
-    ("text2motion", "leaves_ground.when_real_grounded", "... of prompts whose clips stay down (hover)", "%"),
+    ("text2motion", "leaves_ground.when_real_flies", "  of prompts whose real clips fly (jumps)", "%"),
+    ("text2motion", "leaves_ground.clearance_when_real_flies_m.generated", "  height cleared, generated", "m"),
+    ("text2motion", "leaves_ground.clearance_when_real_flies_m.real", "  height cleared, real", "m"),
+    ("text2motion", "leaves_ground.when_real_grounded", "  of prompts whose real clips stay down", "%"),
+    ("text2motion", "leaves_ground.clearance_when_real_grounded_m.generated", "  height cleared there (hovering)", "m"),
     ("interpolation", "step_mpjpe_mm", "mean step between neighbours", "mm"),
     ("interpolation", "max_step_ratio", "largest / mean step (1 = even)", ""),
     ("interpolation", "step_cv", "step size coeff. of variation", ""),
@@ -65,6 +68,8 @@ def format_value(value, unit: str) -> str:
         return "n/a"
     if unit == "%":
         return f"{100.0 * value:.1f} %"
+    if unit == "m":
+        return f"{value:.3f} m"
     if unit in ("mm", "deg"):
         return f"{value:.1f} {unit}"
     if unit:
