@@ -71,8 +71,9 @@ class ModelConfig:
     # weights (entropy ~ log T) that average the frames, and each LayerNorm after that
     # shrank what was left of the per-frame signal (std over time 0.37 -> 0.03 over four
     # layers): decoded motion came out nearly constant in time, jumps without a flight.
-    # Pre-LN keeps the queries on a residual path no norm rescales. Off by default so
-    # older checkpoints load as they were trained.
+    # Pre-LN keeps the queries on a residual path no norm rescales, and fits such a clip.
+    # Off by default (the paper's layers, and the shipped weights'): in a full 70-minute
+    # CPU run it was livelier but scored worse on the harness (weights/MODEL_CARD.md).
     norm_first: bool = False
 
     @classmethod

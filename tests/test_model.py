@@ -122,12 +122,12 @@ def test_tiny_model_overfits_a_batch(norm_first):
 def test_pre_ln_decoder_reproduces_a_jump_in_time():
     """The decoder's only clock is its positional queries. Fit one clip whose pelvis rises
     35 cm for half a second (a jump) from a fixed z: the result must follow the bump, not
-    sit at its time average. (At this size the post-LN decoder of earlier checkpoints sat
-    exactly there: loss = the constant answer's, height range 0.)"""
+    sit at its time average. (The post-LN decoder at this size, norm_first off, sat exactly
+    there: loss = the constant answer's, height range 0.)"""
     from dataclasses import replace
 
     torch.manual_seed(0)
-    cfg = replace(load_model_config("small-cpu"), enc_layers=1, dropout=0.0)   # the shipped decoder
+    cfg = replace(load_model_config("small-cpu"), enc_layers=1, dropout=0.0, norm_first=True)
     model = MotionCLIP(cfg)
     x = still_features(1, 60)
     t = torch.arange(60) / 30.0
@@ -149,10 +149,8 @@ def test_pre_ln_decoder_reproduces_a_jump_in_time():
     assert 0.8 < float(t[int(height.argmax())]) < 1.3         # and at its time
 
 
-def test_norm_first_is_off_for_old_checkpoints_and_on_in_the_cpu_configs():
+def test_norm_first_builds_pre_ln_stacks_and_is_off_for_old_checkpoints():
     assert ModelConfig.from_dict({"d_model": 32}).norm_first is False
-    for name in ("small-cpu", "default-cpu"):
-        assert load_model_config(name).norm_first is True
     model = MotionCLIP(ModelConfig(d_model=32, enc_layers=1, dec_layers=1, heads=2, ff_size=64,
                                    latent_dim=16, norm_first=True))
     assert model.decoder.transformer.norm is not None and model.encoder.transformer.norm is not None
