@@ -45,7 +45,6 @@ from .eval import metrics as M
 __all__ = ["EvalConfig", "evaluate", "SECTIONS"]
 
 SECTIONS = ("reconstruction", "classification", "text2motion", "interpolation")
-AIRBORNE_GAP_M = 0.03      # the corpus' own flight test (synth.metrics.airborne_frames)
 LABEL_SETS = ("auto", "actions", "babel60")
 
 
@@ -146,6 +145,22 @@ def _load_clips(data_dir: Path, cfg: EvalConfig, rng: np.random.Generator) -> tu
         flag = (ds.records[i].get("params") or {}).get("heldout_phrasing")
         held.append(None if flag is None else bool(flag))
     every = sorted({p for t in ds.texts for p in ([t] if isinstance(t, str) else t)})
+    clips = _Clips(
+        features=ds.features[torch.as_tensor(chosen, dtype=torch.long)],
+        texts=texts,
+        actions=[ds.actions[i] for i in chosen],
+        babel=[_babel_candidates(ds.records[i]) for i in chosen],
+        heldout_phrasing=held,
+        all_texts=every,
+        text_liveliness=_text_liveliness(ds) if "text2motion" in cfg.sections else {},
+        split_actions=sorted({a for a in ds.actions if a}),
+    )
+    return clips, info
+
+
+def _text_liveliness(ds) -> dict[str, dict[str, float]]:
+    """Per distinct text of a ``ClipDataset``: means over its clips of body speed,
+    leaving the ground and clearance (see ``_Clips.text_liveliness``)."""
     stats: dict[str, list[torch.Tensor]] = {"speed": [], "flies": [], "clearance": []}
     for sl in _batches(len(ds), 512):
         j = _joints(ds.features[sl])
@@ -157,18 +172,7 @@ def _load_clips(data_dir: Path, cfg: EvalConfig, rng: np.random.Generator) -> tu
     for i, t in enumerate(ds.texts):
         for phrasing in ([t] if isinstance(t, str) else t):
             per_text.setdefault(phrasing, []).append(i)
-    lively = {t: {k: float(v[ix].mean()) for k, v in cat.items()} for t, ix in per_text.items()}
-    clips = _Clips(
-        features=ds.features[torch.as_tensor(chosen, dtype=torch.long)],
-        texts=texts,
-        actions=[ds.actions[i] for i in chosen],
-        babel=[_babel_candidates(ds.records[i]) for i in chosen],
-        heldout_phrasing=held,
-        all_texts=every,
-        text_liveliness=lively,
-        split_actions=sorted({a for a in ds.actions if a}),
-    )
-    return clips, info
+    return {t: {k: float(v[ix].mean()) for k, v in cat.items()} for t, ix in per_text.items()}
 
 
 # ---------------------------------------------------------------- helpers
@@ -188,32 +192,36 @@ def _joints(x: torch.Tensor) -> torch.Tensor:
     return forward_kinematics(R, tr)
 
 
-def _surface_heights(joints: torch.Tensor) -> np.ndarray:
-    """(N, T, 24, 3) -> (N, T, 24) height of the body surface under each joint (m), with
-    the clip put on the floor as the engine puts its outputs: its lowest point over the
-    whole clip at z = 0 (the corpus' surface offsets, ``synth.metrics.SURFACE``)."""
+def _grounded(joints: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """(N, T, 24, 3) -> (joints as float64 numpy, floor (N, 1, 1) m): each clip's floor is
+    its lowest body-surface point over the whole clip (the corpus' surface offsets,
+    ``synth.metrics.SURFACE``). Like the engine, which puts the lowest sole on z = 0, this
+    judges a clip by where it stands, not by the height a raw decoder put it at."""
     from .data.synth import metrics as pm
 
-    h = joints[..., 2].detach().cpu().double().numpy() - pm.SURFACE
-    return h - h.min(axis=(1, 2), keepdims=True)
+    j = joints.detach().cpu().double().numpy()
+    return j, (j[..., 2] - pm.SURFACE).min(axis=(1, 2), keepdims=True)
 
 
 def clearance(joints: torch.Tensor) -> torch.Tensor:
-    """(N, T, 24, 3) metres, z-up -> (N,) the highest the whole body gets off the floor
-    (m): max over frames of the lowest body-surface point, the clip grounded as above.
+    """(N, T, 24, 3) metres, z-up -> (N,) the highest the whole body gets off its floor
+    (m, see ``_grounded``): max over frames of the lowest body-surface point.
     A real jump clears 0.1-0.3 m; walking about 0."""
-    return torch.from_numpy(_surface_heights(joints).min(axis=-1).max(axis=-1))
+    from .data.synth import metrics as pm
+
+    j, floor = _grounded(joints)
+    return torch.from_numpy((j[..., 2] - pm.SURFACE - floor).min(axis=-1).max(axis=-1))
 
 
 def leaves_ground(joints: torch.Tensor, min_frames: int = 3) -> torch.Tensor:
-    """(N, T, 24, 3) metres, z-up -> (N,) bool: the clip, put on the floor (lowest point
-    of the clip at z = 0, see ``_surface_heights``), has at least ``min_frames``
-    frames (0.1 s at 30 fps) with the whole body off the ground: a jump's flight.
+    """(N, T, 24, 3) metres, z-up -> (N,) bool: the clip has at least ``min_frames``
+    frames (0.1 s at 30 fps) with the whole body off its floor (``_grounded``) by the
+    corpus' own flight test (``synth.metrics.airborne_frames``): a jump's flight.
+    A raw decoder output floating above z = 0 does not count."""
+    from .data.synth import metrics as pm
 
-    Grounding first means a raw decoder output floating above the floor does not count.
-    """
-    flight = _surface_heights(joints).min(axis=-1) > AIRBORNE_GAP_M       # (N, T)
-    return torch.from_numpy(flight.sum(axis=1) >= min_frames)
+    j, floor = _grounded(joints)
+    return torch.from_numpy(pm.airborne_frames(j, floor).sum(axis=1) >= min_frames)
 
 
 # ---------------------------------------------------------------- the run
@@ -246,8 +254,8 @@ def _reconstruction(eng, clips: _Clips, cfg: EvalConfig, tick) -> tuple[dict, to
     from .representation import from_features
 
     zs, real = [], []
-    sums = {"mpjpe_mm": 0.0, "root_aligned_mpjpe_mm": 0.0, "rotation_error_deg": 0.0,
-            "speed": 0.0, "speed_hat": 0.0}
+    sums = {"mpjpe_mm": 0.0, "root_aligned_mpjpe_mm": 0.0, "rotation_error_deg": 0.0}
+    speed = speed_hat = 0.0                                  # summed body speeds (m/s)
     n = clips.features.shape[0]
     for sl in _batches(n, cfg.batch_size):
         x = clips.features[sl].to(eng.device)
@@ -260,12 +268,11 @@ def _reconstruction(eng, clips: _Clips, cfg: EvalConfig, tick) -> tuple[dict, to
         sums["mpjpe_mm"] += M.mpjpe_mm(j_hat, j) * b
         sums["root_aligned_mpjpe_mm"] += M.root_aligned_mpjpe_mm(j_hat, j) * b
         sums["rotation_error_deg"] += M.mean_geodesic_deg(R_hat, R) * b
-        sums["speed"] += float(M.body_speed(j).sum())
-        sums["speed_hat"] += float(M.body_speed(j_hat).sum())
+        speed += float(M.body_speed(j).sum())
+        speed_hat += float(M.body_speed(j_hat).sum())
         zs.append(z.cpu())
         real.append(j.cpu())
         tick(b)
-    speed, speed_hat = sums.pop("speed"), sums.pop("speed_hat")
     section = {"n": n, **{k: v / n for k, v in sums.items()},
                # below 1: the reconstruction moves less than the clip (blurred in time)
                "liveliness_ratio": speed_hat / speed if speed > 0 else float("nan")}
