@@ -302,10 +302,11 @@ def train_cmd(
         cfg = load_train_config(config, **flags)
     else:
         cfg = TrainConfig(**{k: v for k, v in flags.items() if v is not None})
-    # with --resume, what was given again is checked against (or changes) the saved run
-    given = {k: v for k, v in flags.items() if v is not None and k != "out"}
-    changes = {**(read_settings_file(config) if config is not None else {}), **given}
-    result = train(cfg, resume=resume, changes=changes if resume else None)
+    changes = None
+    if resume:   # what was given again is checked against (or changes) the saved run
+        given = {k: v for k, v in flags.items() if v is not None}
+        changes = {**(read_settings_file(config) if config is not None else {}), **given}
+    result = train(cfg, resume=resume, changes=changes)
     if result.checkpoint is None:      # not rank 0 under torchrun
         return
     summary = {"step": result.step, "checkpoint": str(result.checkpoint),
