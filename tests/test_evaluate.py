@@ -122,17 +122,20 @@ def test_body_speed_counts_limbs_not_travel():
     assert M.body_speed(still, fps).item() == pytest.approx(0.0, abs=1e-12)
 
 
-def test_leaves_ground_needs_a_flight_not_a_float():
+def _toy_joints(action: str, variant: int = 0) -> torch.Tensor:
+    """A hand-made clip of tests/tiny_model.py as joints (1, T, 24, 3)."""
     from tiny_model import make_clip
 
-    from mclip.evaluate import leaves_ground
     from mclip.skeleton import joints_from_axis_angle
 
-    def joints(action):
-        m = make_clip(action)
-        return torch.as_tensor(joints_from_axis_angle(m.poses, m.trans))[None]   # (1, T, 24, 3)
+    m = make_clip(action, variant=variant)
+    return torch.as_tensor(joints_from_axis_angle(m.poses, m.trans))[None]
 
-    jump, stand = joints("jump"), joints("wave")
+
+def test_leaves_ground_needs_a_flight_not_a_float():
+    from mclip.evaluate import leaves_ground
+
+    jump, stand = _toy_joints("jump"), _toy_joints("wave")
     assert leaves_ground(jump).tolist() == [True]
     assert leaves_ground(stand).tolist() == [False]
     floating = stand.clone()
@@ -485,14 +488,10 @@ def test_text2motion_retrieval_of_a_perfect_and_a_forgetful_model(eval_data):
     assert t2m["leaves_ground"]["generated"] == 0.0
     # the real side is the prompts' own clips (all 32 texts, one clip each): the share
     # whose clip flies, counted here straight from the hand-made clips
-    from tiny_model import make_clip
-
     from mclip.evaluate import leaves_ground
-    from mclip.skeleton import joints_from_axis_angle
 
-    flies = [bool(leaves_ground(torch.as_tensor(joints_from_axis_angle(m.poses, m.trans))[None]))
-             for a, texts in PHRASINGS.items() for k in range(len(texts))
-             for m in [make_clip(a, variant=3 + k)]]
+    flies = [bool(leaves_ground(_toy_joints(a, variant=3 + k)))
+             for a, texts in PHRASINGS.items() for k in range(len(texts))]
     assert 0 < sum(flies) < 32           # (the toy walk and sit lift both feet; waves never)
     assert t2m["leaves_ground"]["real"] == pytest.approx(sum(flies) / 32)
     lg = t2m["leaves_ground"]
