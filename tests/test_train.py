@@ -313,6 +313,24 @@ def test_center_text_aligns_to_the_training_texts_mean(data_dir, tmp_path):
     assert torch.allclose(rel.text_mean, model.text_mean, atol=2e-3)
 
 
+def test_init_from_a_motion_only_run_gets_the_text_mean(data_dir, tmp_path):
+    """Stage two of the shipped recipe: weights trained without the text loss have no text
+    mean (zeros); a --init run with the text loss computes it, as a fresh run would."""
+    cfg_path = tmp_path / "centred.json"
+    cfg_path.write_text(json.dumps({"d_model": 32, "enc_layers": 1, "dec_layers": 1, "heads": 2,
+                                    "ff_size": 64, "latent_dim": 16, "backbone": "hash",
+                                    "center_text": True}))
+    motion_only = train(cfg_for(data_dir, str(cfg_path), tmp_path / "a", steps=3, text_loss=False),
+                        backbone=HashBackbone())
+    assert not load_checkpoint(motion_only.checkpoint)[0].text_mean.any()
+    staged = train(cfg_for(data_dir, str(cfg_path), tmp_path / "b", steps=1,
+                           init=str(motion_only.checkpoint)), backbone=HashBackbone())
+    fresh = train(cfg_for(data_dir, str(cfg_path), tmp_path / "c", steps=1), backbone=HashBackbone())
+    staged_mean = load_checkpoint(staged.checkpoint)[0].text_mean
+    assert staged_mean.norm() > 0.1
+    assert torch.allclose(staged_mean, load_checkpoint(fresh.checkpoint)[0].text_mean, atol=1e-6)
+
+
 def test_export_command_writes_a_verified_half_precision_release(saved, tmp_path, capsys):
     path, model = saved
     card = tmp_path / "card.json"
