@@ -95,8 +95,10 @@ class _Clips:
     heldout_phrasing: list[bool | None]  # text never shown in training; None = not recorded
     all_texts: list[str] = field(default_factory=list)  # every distinct text of the split
     # per distinct text, means over the split's clips with that text of "speed" (body
-    # speed, m/s), "flies" (leaves the ground, 0/1) and "clearance" (highest the body
-    # gets off the floor, m): what a generation from that prompt is compared to
+    # speed, m/s), "flies" (leaves the ground, 0/1), "clearance" (highest the body
+    # gets off the floor, m), "travel" (root speed over the ground, m/s) and "feet"
+    # (ankle speed relative to the root, m/s): what a generation from that prompt is
+    # compared to
     text_liveliness: dict[str, dict[str, float]] = field(default_factory=dict)
     split_actions: list[str] = field(default_factory=list)  # every distinct action of the split
 
@@ -160,11 +162,14 @@ def _load_clips(data_dir: Path, cfg: EvalConfig, rng: np.random.Generator) -> tu
 
 def _text_liveliness(ds) -> dict[str, dict[str, float]]:
     """Per distinct text of a ``ClipDataset``: means over its clips of body speed,
-    leaving the ground and clearance (see ``_Clips.text_liveliness``)."""
-    stats: dict[str, list[torch.Tensor]] = {"speed": [], "flies": [], "clearance": []}
+    leaving the ground, clearance, travel and foot speed (see ``_Clips.text_liveliness``)."""
+    stats: dict[str, list[torch.Tensor]] = {"speed": [], "flies": [], "clearance": [],
+                                            "travel": [], "feet": []}
     for sl in _batches(len(ds), 512):
         j = _joints(ds.features[sl])
         stats["speed"].append(M.body_speed(j))
+        stats["travel"].append(M.travel_speed(j))
+        stats["feet"].append(M.foot_speed(j))
         stats["flies"].append(leaves_ground(j).float())
         stats["clearance"].append(clearance(j))
     cat = {k: torch.cat(v).double() for k, v in stats.items()}
@@ -363,7 +368,8 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
     text_emb, motion_emb = torch.cat(texts), torch.cat(gen_z)
     gen = torch.cat(gen_joints)
     rp = M.r_precision(motion_emb, text_emb, group_size=cfg.group_size, ks=(1, 3))
-    real = {k: np.array([clips.text_liveliness[p][k] for p in prompts]) for k in ("speed", "flies", "clearance")}
+    real = {k: np.array([clips.text_liveliness[p][k] for p in prompts])
+            for k in ("speed", "flies", "clearance", "travel", "feet")}
     real_speed = float(real["speed"].mean())
     gen_speed = float(M.body_speed(gen).mean())
     return {
@@ -379,7 +385,30 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
                        "ratio": gen_speed / real_speed if real_speed > 0 else float("nan")},
         "leaves_ground": _flight_report(leaves_ground(gen), clearance(gen).numpy(),
                                         real["flies"], real["clearance"]),
+        "stepping": _stepping_report(M.travel_speed(gen).numpy(), M.foot_speed(gen).numpy(),
+                                     real["travel"], real["feet"]),
     }
+
+
+TRAVEL_M_S = 0.5    # real clips faster than this over the ground are locomotion (a slow walk ~0.8)
+
+
+def _stepping_report(gen_travel: np.ndarray, gen_feet: np.ndarray,
+                     real_travel: np.ndarray, real_feet: np.ndarray) -> dict:
+    """Do generations of locomotion prompts step, or glide? Over the prompts whose real
+    clips travel (mean root speed > ``TRAVEL_M_S``): root speed and ankle speed relative
+    to the root, generated against real. Per prompt, all m/s; real_* are means over the
+    prompt's real clips."""
+    moving = real_travel > TRAVEL_M_S
+
+    def mean(values):
+        return float(values[moving].mean()) if moving.any() else float("nan")
+
+    feet_real = mean(real_feet)
+    return {"n_travelling_prompts": int(moving.sum()),
+            "travel_m_s": {"generated": mean(gen_travel), "real": mean(real_travel)},
+            "foot_speed_m_s": {"generated": mean(gen_feet), "real": feet_real},
+            "foot_speed_ratio": (mean(gen_feet) / feet_real if feet_real > 0 else float("nan"))}
 
 
 def _flight_report(gen_flies: torch.Tensor, gen_clearance: np.ndarray,

@@ -132,6 +132,23 @@ def _toy_joints(action: str, variant: int = 0) -> torch.Tensor:
     return torch.as_tensor(joints_from_axis_angle(m.poses, m.trans))[None]
 
 
+def test_travel_and_foot_speed_tell_a_step_from_a_glide():
+    fps, T, a, f = 30.0, 61, 0.2, 1.0       # ankles swing +-0.2 m at 1 Hz; root at 1.5 m/s
+    t = torch.arange(T, dtype=torch.float64) / fps
+    root = torch.stack([1.5 * t, torch.zeros_like(t), torch.ones_like(t)], -1)
+    joints = root[:, None, :].repeat(1, 24, 1)                       # (T, 24, 3)
+    swing = a * torch.sin(2 * math.pi * f * t)
+    joints[:, 7, 0] += swing                                         # left ankle, forward-back
+    joints[:, 8, 0] -= swing                                         # right ankle, opposite
+    walk = joints[None]
+    glide = root[:, None, :].repeat(1, 24, 1)[None]
+    assert M.travel_speed(walk, fps).item() == pytest.approx(1.5, rel=1e-9)
+    assert M.travel_speed(glide, fps).item() == pytest.approx(1.5, rel=1e-9)
+    # mean |d/dt a sin(2 pi f t)| over whole periods = 4 a f (sampled: chords, within 1 %)
+    assert M.foot_speed(walk, fps).item() == pytest.approx(4 * a * f, rel=0.01)
+    assert M.foot_speed(glide, fps).item() == pytest.approx(0.0, abs=1e-12)
+
+
 def test_leaves_ground_needs_a_flight_not_a_float():
     from mclip.evaluate import leaves_ground
 
@@ -500,3 +517,8 @@ def test_text2motion_retrieval_of_a_perfect_and_a_forgetful_model(eval_data):
     assert lg["clearance_when_real_flies_m"]["generated"] == pytest.approx(0.0, abs=1e-6)
     assert lg["clearance_when_real_flies_m"]["real"] > 0.05
     assert t2m["liveliness"]["real_m_s"] > 0.1
+    # the toy walks travel; a still decoder neither travels nor steps
+    st = t2m["stepping"]
+    assert st["n_travelling_prompts"] > 0 and st["travel_m_s"]["real"] > 0.5
+    assert st["foot_speed_m_s"]["real"] > 0.1
+    assert st["travel_m_s"]["generated"] == 0.0 and st["foot_speed_ratio"] == 0.0

@@ -147,6 +147,21 @@ def path_smoothness(joints_path: torch.Tensor) -> dict[str, float]:
     }
 
 
+def travel_speed(joints: torch.Tensor, fps: float = 30.0) -> torch.Tensor:
+    """(N, T, J, 3) metres, z-up -> (N,) m/s: how far the root joint (index 0) gets over
+    the ground from the first frame to the last, per second."""
+    d = joints[:, -1, 0, :2] - joints[:, 0, 0, :2]
+    return d.norm(dim=-1) * fps / max(joints.shape[1] - 1, 1)
+
+
+def foot_speed(joints: torch.Tensor, fps: float = 30.0) -> torch.Tensor:
+    """(N, T, 24, 3) metres -> (N,) m/s: mean speed of the two ankles (SMPL joints 7 and 8)
+    relative to the root. A walk's steps; a decoder that glides (root travel at the
+    right speed, legs still) keeps ``travel_speed`` and loses this."""
+    rel = joints[..., (7, 8), :] - joints[..., :1, :]
+    return (rel[:, 1:] - rel[:, :-1]).norm(dim=-1).mean(dim=(1, 2)) * fps
+
+
 def body_speed(joints: torch.Tensor, fps: float = 30.0) -> torch.Tensor:
     """How lively a motion is: (N, T, J, 3) metres -> (N,) mean joint speed in m/s,
     measured relative to the root joint (index 0), so travel does not count.
