@@ -72,8 +72,9 @@ class ModelConfig:
     # shrank what was left of the per-frame signal (std over time 0.69 -> 0.11 over four
     # layers): decoded motion came out nearly constant in time, jumps without a flight.
     # Pre-LN keeps the queries on a residual path no norm rescales, and fits such a clip.
-    # Off by default (the paper's layers, and the shipped weights'): in a full 70-minute
-    # CPU run it was livelier but scored worse on the harness (weights/MODEL_CARD.md).
+    # Off by default (the paper's layers); on in default-cpu, the shipped model, whose
+    # GPU-trained weights jump clear of the floor. In a 70-minute CPU run of small-cpu it
+    # was livelier but scored worse on the harness than post-LN (weights/MODEL_CARD.md).
     norm_first: bool = False
 
     @classmethod
