@@ -1,22 +1,30 @@
-"""On this machine (where MiniLM is installed): the MiniLM embeddings of every train/val text of corpus60k, fp16, to carry."""
+"""Here (where MiniLM is installed): the MiniLM embeddings of every train/val text of a
+corpus, in float16, plus a digest of the corpus, for the GPU machine.
+
+python tools/gpu/prepare_cache.py CORPUS OUT.npz [CACHE_DIR]
+Texts already in CACHE_DIR's TextEmbeddingCache are not encoded again (default
+CORPUS/../cache/text; a run folder's OUT/cache/text works too).
+"""
 import hashlib, json, sys
+from pathlib import Path
+
 import numpy as np
+
+from mclip.backbones import TextEmbeddingCache, _text_key, load_backbone
 from mclip.data.dataset import read_manifest
 
-corpus, cache, out = sys.argv[1:4]
+corpus, out = sys.argv[1:3]
+cache_dir = sys.argv[3] if len(sys.argv) > 3 else str(Path(corpus).parent / "cache" / "text")
 recs = read_manifest(corpus)
 texts = {}
 for r in recs:
     if r["split"] in ("train", "val"):
         t = r["text"]
         for s in ([t] if isinstance(t, str) else t):
-            texts[hashlib.sha1(s.encode()).hexdigest()] = s
-z = np.load(cache)
-row = {str(k): i for i, k in enumerate(z["keys"])}
-missing = [k for k in texts if k not in row]
-assert not missing, f"{len(missing)} texts not cached"
-keys = np.array(list(texts), dtype="U40")
-emb = z["emb"][[row[k] for k in keys]].astype(np.float16)
+            texts.setdefault(_text_key(s), s)
+backbone = load_backbone("minilm")
+emb = TextEmbeddingCache(cache_dir, backbone).get(list(texts.values())).numpy().astype(np.float16)
 digest = hashlib.sha256("\n".join(json.dumps([r["id"], r["text"], r["split"]]) for r in recs).encode()).hexdigest()
-np.savez_compressed(out, keys=keys, emb=emb, identity=z["identity"], digest=np.array(digest))
-print(len(keys), "texts", emb.nbytes / 1e6, "MB; corpus digest", digest)
+np.savez_compressed(out, keys=np.array(list(texts), dtype="U40"), emb=emb,
+                    identity=np.array(backbone.identity), digest=np.array(digest))
+print(len(texts), "texts", emb.nbytes / 1e6, "MB; corpus digest", digest)
