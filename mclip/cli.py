@@ -134,7 +134,7 @@ def render_cmd(
 @data_app.command("synth")
 def data_synth_cmd(
     n: Optional[int] = typer.Option(None, "--n", help="Number of clips (required unless --list)."),
-    seed: int = typer.Option(0, "--seed", help="Corpus seed: clip i of a seed is always the same clip."),
+    seed: int = typer.Option(0, "--seed", help="Corpus seed: clip i of a seed is always the same clip (for one version of the generator)."),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="Dataset folder to write (manifest.jsonl, shards/, info.json)."),
     frames: int = typer.Option(60, "--frames", help="Frames per clip (30 fps)."),
     shard_size: int = typer.Option(4096, "--shard-size", help="Clips per shard file."),

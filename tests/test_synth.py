@@ -259,6 +259,38 @@ def test_interrupt_keeps_whole_shards_and_resume_finishes(tmp_path, monkeypatch)
         np.testing.assert_array_equal(a["poses"], b["poses"])
 
 
+def test_a_corpus_of_other_generator_code_is_flagged(tmp_path, caplog, monkeypatch):
+    """info.json records the generator's code fingerprint; a corpus made by other code
+    loads with one warning, and cannot be resumed (it would mix two generators)."""
+    import logging
+    from mclip.data.dataset import ClipDataset
+
+    out = tmp_path / "c"
+    write_corpus(out, 20, seed=3, shard_size=8)
+    info = json.loads((out / "info.json").read_text())
+    assert len(info["code"]) == 16 and info["code"] == writer.generator_code()
+    with caplog.at_level(logging.WARNING):
+        ClipDataset(out, split=None)
+    assert not caplog.records
+    info["code"] = "0123456789abcdef"            # as if made before a generator change
+    (out / "info.json").write_text(json.dumps(info))
+    with caplog.at_level(logging.WARNING):
+        ClipDataset(out, split=None)
+    assert len(caplog.records) == 1 and "other synth code (0123456789abcdef" in caplog.text
+    # an interrupted corpus of other code is not continued
+    real = writer._make_shard
+    monkeypatch.setattr(writer, "_make_shard", lambda job: (_ for _ in ()).throw(KeyboardInterrupt)
+                        if job[2] == 1 else real(job))
+    part = tmp_path / "part"
+    with pytest.raises(KeyboardInterrupt):
+        write_corpus(part, 20, seed=3, shard_size=8)
+    monkeypatch.setattr(writer, "_make_shard", real)
+    meta = json.loads((part / "info.json").read_text())
+    (part / "info.json").write_text(json.dumps({**meta, "code": "0123456789abcdef"}))
+    with pytest.raises(MclipError, match="same generator code"):
+        write_corpus(part, 20, seed=3, shard_size=8, resume=True)
+
+
 def test_cli_synth(tmp_path, capsys):
     from mclip.cli import main
 

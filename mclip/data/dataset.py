@@ -20,6 +20,7 @@ once when the dataset is opened, so training never converts rotations per step.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import shutil
@@ -31,6 +32,8 @@ import numpy as np
 import torch
 
 from ..errors import MclipError
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ClipDataset", "collate", "DatasetWriter", "write_dataset", "read_manifest", "FPS"]
 
@@ -127,6 +130,19 @@ def _load_shard(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return poses, trans
 
 
+def _warn_if_stale(root: Path) -> None:
+    """Log one warning when a procedural corpus was made by other generator code than
+    this install's (its clips then differ from what ``mclip data synth`` makes now)."""
+    try:
+        info = json.loads((root / "info.json").read_text())
+        from .synth.writer import stale_corpus_message
+    except (OSError, ValueError, ImportError):
+        return                    # no info.json, or no generator in this install
+    message = stale_corpus_message(info)
+    if message:
+        log.warning(f"warning: {root}: {message}")
+
+
 class ClipDataset(torch.utils.data.Dataset):
     """Clips of one split as canonicalized features, ready for training.
 
@@ -142,6 +158,7 @@ class ClipDataset(torch.utils.data.Dataset):
         from ..representation import motion_to_features
 
         self.root = Path(root)
+        _warn_if_stale(self.root)
         records = read_manifest(self.root)
         wanted = None if split is None else ({split} if isinstance(split, str) else set(split))
         if wanted is not None:

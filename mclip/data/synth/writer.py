@@ -3,14 +3,17 @@
 ``generate(n, seed)`` returns clips in memory; ``write_corpus`` writes
 ``DIR/shards/shard_XXXXX.npz`` + ``DIR/manifest.jsonl`` + ``DIR/info.json``.
 
-Clip ``i`` of a seed is always the same clip: clips are made in blocks of
-``compose.BLOCK`` that depend only on ``(seed, block)``. Shards are written to a temp
+Clip ``i`` of a seed is always the same clip for the same generator code: clips are made
+in blocks of ``compose.BLOCK`` that depend only on ``(seed, block)``. info.json records
+the code's fingerprint (``code``, ``generator_code()``); a corpus made by other code
+loads with a warning and cannot be resumed. Shards are written to a temp
 name and renamed; after every finished shard the manifest and info.json are rewritten
 atomically, so an interrupted run leaves only whole shards, each listed, and
 ``info.json`` says ``"complete": false``; ``resume=True`` carries on from there.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -99,11 +102,35 @@ def generate(n: int, seed: int = 0, frames: int = 60, actions: Sequence[str] | N
     return _range(seed, 0, n, frames, actions)
 
 
+@lru_cache(maxsize=1)
+def generator_code() -> str:
+    """A fingerprint of the code that makes clips: sha256 (16 hex digits) of this
+    package's source files. Any edit changes it, so two corpora with the same code and
+    seed hold the same clips, and a corpus made by other code is detectable (the manual
+    ``compose.VERSION`` was not bumped when actions were added)."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def stale_corpus_message(info: dict) -> str | None:
+    """One line when ``info`` (a corpus' info.json) was made by other generator code than
+    this install's, else None (also for corpora that recorded no fingerprint)."""
+    code = info.get("code")
+    if info.get("generator") != "mclip.data.synth" or code is None or code == generator_code():
+        return None
+    return (f"made by other synth code ({code}, this install {generator_code()}): "
+            f"'mclip data synth' with the same seed now makes different clips")
+
+
 def info_dict(seed: int, n: int, frames: int, actions, counts: dict, complete: bool,
               shard_size: int) -> dict:
     names = list(actions) if actions else list(ACTIONS)
     return {
-        "generator": "mclip.data.synth", "version": compose.VERSION, "seed": seed,
+        "generator": "mclip.data.synth", "version": compose.VERSION, "code": generator_code(),
+        "seed": seed,
         "n_requested": n, "frames": frames, "fps": FPS, "shard_size": shard_size,
         "complete": complete, "counts": counts,
         "actions": {a: {"category": ACTIONS[a].category, "label": PHRASES[a].label,
@@ -170,9 +197,9 @@ def write_corpus(out: str | Path, n: int, seed: int = 0, frames: int = 60, shard
             same = (old.get("seed"), old.get("frames"), old.get("shard_size"), old.get("n_requested"),
                     list(old.get("actions", {}))) == \
                 (seed, frames, shard_size, n, list(actions) if actions else list(ACTIONS))
-            if not same or old.get("version") != compose.VERSION:
+            if not same or old.get("version") != compose.VERSION or stale_corpus_message(old):
                 raise MclipError(f"{out}: --resume needs the same --n, --seed, --frames, --shard-size and "
-                                 f"--actions as the interrupted run (and the same generator version)")
+                                 f"--actions as the interrupted run (and the same generator code)")
             with open(out / "manifest.jsonl", encoding="utf-8") as f:
                 records = [json.loads(line) for line in f if line.strip()]
             done_shards = len({r["shard"] for r in records})
