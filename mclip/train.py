@@ -581,11 +581,10 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
         if ModelConfig.from_dict(init["model_config"]) != mcfg:
             raise MclipError(f"--init {cfg.init}: its model config differs from this run's")
         model.load_state_dict(init["model"])
-        if mcfg.center_text and table is not None and not model.text_mean.any():
-            # weights trained without the text loss (a motion-only warm start) have no mean
-            model.set_text_mean(table.lookup([train_ds.text(i) for i in range(len(train_ds))]))
-    elif mcfg.center_text and state is None and table is not None:
-        # the mean over training clips (without the text loss it stays 0: nothing to centre)
+    if mcfg.center_text and state is None and table is not None and not model.text_mean.any():
+        # the mean over training clips, for a fresh model and for init weights trained
+        # without the text loss (a motion-only warm start); without the text loss in this
+        # run it stays 0: nothing to centre
         model.set_text_mean(table.lookup([train_ds.text(i) for i in range(len(train_ds))]))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = 0
