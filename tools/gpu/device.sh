@@ -12,13 +12,6 @@ CORPUS=${CORPUS:-$W/corpus}
 if [ ! -f $CORPUS/info.json ]; then
   python3 -c "import sys; from mclip.data.synth.writer import write_corpus; print(write_corpus(sys.argv[1], int(sys.argv[2]), seed=0, workers=15)['counts']['splits'])" $CORPUS ${NCLIPS:-60000} > $W/logs/synth.log 2>&1 || { tail -5 $W/logs/synth.log; exit 1; }
 fi
-python3 - $CORPUS $G/texts.npz <<'PY' | tee -a $W/logs/gpu.txt
-import hashlib, json, sys, numpy as np
-from mclip.data.dataset import read_manifest
-recs = read_manifest(sys.argv[1])
-d = hashlib.sha256("\n".join(json.dumps([r["id"], r["text"], r["split"]]) for r in recs).encode()).hexdigest()
-print("corpus digest", "matches" if d == str(np.load(sys.argv[2])["digest"]) else "DIFFERS", d)
-PY
 python3 $G/drop_uncached.py $CORPUS | tee -a $W/logs/gpu.txt
 echo "setup took $(( $(date +%s) - T0 )) s" | tee -a $W/logs/gpu.txt
 RUNS=${RUNS:-"A:default B:small C:default_notext D:default_norecon"}   # NAME:KIND ...

@@ -5,26 +5,21 @@ python tools/gpu/prepare_cache.py CORPUS OUT.npz [CACHE_DIR]
 Texts already in CACHE_DIR's TextEmbeddingCache are not encoded again (default
 CORPUS/../cache/text; a run folder's OUT/cache/text works too).
 """
-import hashlib, json, sys
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from mclip.backbones import TextEmbeddingCache, _text_key, load_backbone
+from corpus import digest, texts_of
 from mclip.data.dataset import read_manifest
+from mclip.backbones import TextEmbeddingCache, _text_key, load_backbone
 
 corpus, out = sys.argv[1:3]
 cache_dir = sys.argv[3] if len(sys.argv) > 3 else str(Path(corpus).parent / "cache" / "text")
 recs = read_manifest(corpus)
-texts = {}
-for r in recs:
-    if r["split"] in ("train", "val"):
-        t = r["text"]
-        for s in ([t] if isinstance(t, str) else t):
-            texts.setdefault(_text_key(s), s)
+texts = {_text_key(s): s for r in recs if r["split"] in ("train", "val") for s in texts_of(r)}
 backbone = load_backbone("minilm")
 emb = TextEmbeddingCache(cache_dir, backbone).get(list(texts.values())).numpy().astype(np.float16)
-digest = hashlib.sha256("\n".join(json.dumps([r["id"], r["text"], r["split"]]) for r in recs).encode()).hexdigest()
 np.savez_compressed(out, keys=np.array(list(texts), dtype="U40"), emb=emb,
-                    identity=np.array(backbone.identity), digest=np.array(digest))
-print(len(texts), "texts", emb.nbytes / 1e6, "MB; corpus digest", digest)
+                    identity=np.array(backbone.identity), digest=np.array(digest(recs)))
+print(len(texts), "texts", emb.nbytes / 1e6, "MB; corpus digest", digest(recs))

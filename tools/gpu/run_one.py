@@ -4,13 +4,12 @@ python3 tools/gpu/run_one.py NAME CORPUS RUNDIR DEADLINE_EPOCH_S JSON_OVERRIDES
 Phase 1: 60 steps to measure the speed (with the other runs beside it); phase 2:
 resume with --steps set so the cosine schedule ends by the deadline.
 """
-import json, shutil, sys, time
+import json, sys, time
 from pathlib import Path
 
 import numpy as np
 
-from mclip.backbones import Backbone, TextEmbeddingCache, _text_key
-from mclip.checkpoint import export_for_release
+from mclip.backbones import Backbone, TextEmbeddingCache
 from mclip.errors import MclipError
 from mclip.train import TrainConfig, train
 
@@ -30,10 +29,10 @@ class CachedMiniLM(Backbone):
 
 bb = CachedMiniLM()
 run = Path(rundir)
-cache = run / "cache" / "text"
-cache.mkdir(parents=True, exist_ok=True)
-np.savez(cache / f"text-{_text_key(bb.identity)[:16]}.npz", keys=carried["keys"],
-         emb=carried["emb"].astype(np.float32), identity=carried["identity"])
+cache_file = TextEmbeddingCache(run / "cache" / "text", bb).path   # where train() looks
+cache_file.parent.mkdir(parents=True, exist_ok=True)
+np.savez(cache_file, keys=carried["keys"], emb=carried["emb"].astype(np.float32),
+         identity=carried["identity"])
 
 cfg = dict(data=corpus, out=rundir, batch_size=256, lr=5e-4, lr_schedule="cosine",
            warmup_steps=200, steps=100000, lambda_text=100.0, lambda_text_recon=1.0,
