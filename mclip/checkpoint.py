@@ -165,7 +165,9 @@ def export_for_release(ckpt: str | os.PathLike, out: str | os.PathLike,
     ``<out>.sha256``. No optimizer, no RNG: a quarter of a training checkpoint's size.
     ``card`` (training data, scores...) is stored under extra["card"]."""
     state = read_checkpoint(ckpt)
-    half = {k: v.half() if v.is_floating_point() else v for k, v in state["model"].items()}
+    # the feature statistics stay float32: the decoder's output is scaled by them
+    half = {k: v.half() if v.is_floating_point() and not k.startswith("feature_") else v
+            for k, v in state["model"].items()}
     extra = {"card": card or {}, "exported_from_step": state.get("step", 0),
              "dtype": "float16"}
     release = {

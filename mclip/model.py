@@ -15,6 +15,26 @@ rotations in 6D (row 0 = global orientation), row 24 is the root translation
 
 ``z_p`` lives in the backbone's embedding space (CLIP ViT-B/32: 512, MiniLM: 384), which
 is what the text and image losses align it to.
+
+Where the shipped configs depart from that (the ``paper`` config keeps it all), because
+the paper's form returns the time-average of a motion (a walk with still legs):
+
+- **How the decoder reads z** (``z_pathway="frames"``). Cross-attention over one memory
+  token gives it weight 1 for every query, so each layer adds the same vector from z to
+  all frames, and the part of a motion that depends on z *and* time (a gait's phase and
+  cadence) is out of easy reach. So z also enters every query through its own pathway:
+  ``q_t = PE_t + sum_k phi_k(t) (U_k z)``, with ``phi_k`` the first K cosines of a DCT
+  over the training window (``TimeBasis``): z sets a smooth trajectory of query offsets.
+  Any T still decodes (past the window the cosines go on, mirroring it).
+- **How the encoder reads the frames** (``readout="frames"``): besides the prefix
+  token, z gets a linear map of the frame outputs' first K DCT coefficients, so where in
+  the window things happen (phase) changes z at first order.
+- **Standardised features** (``standardize``): the encoder reads ``(x - mean) / std``
+  and the decoder's head writes in those units, with the training data's per-feature mean
+  and std stored as buffers. Raw, the root translation (variance ~5 m^2) outweighs every
+  rotation feature (<= 0.025) a hundredfold and the gait is a rounding error of z.
+
+The evidence (overfitting probes, ablations) is in ``weights/MODEL_CARD.md``.
 """
 from __future__ import annotations
 
@@ -76,6 +96,28 @@ class ModelConfig:
     # GPU-trained weights jump clear of the floor. In a 70-minute CPU run of small-cpu it
     # was livelier but scored worse on the harness than post-LN (weights/MODEL_CARD.md).
     norm_first: bool = False
+    # How z reaches the decoded frames: "memory" (the paper: z is the decoder's one
+    # memory token) or "frames" (also a per-frame pathway through the time basis, added
+    # to each query; see the module docstring).
+    z_pathway: str = "memory"
+    # How the encoder reads z out: "token" (the paper: the prefix token's output) or
+    # "frames" (plus a linear map of the frame outputs' time-basis coefficients).
+    readout: str = "token"
+    # K, the number of DCT cosines over the training window that carry z to and from
+    # the frames (with z_pathway / readout "frames"); K = 16 resolves up to 4 Hz at 60
+    # frames, a sprint's steps.
+    time_basis: int = 16
+    # Standardise features with the training data's per-feature mean and std (buffers
+    # ``feature_mean``, ``feature_std``, set by ``set_feature_stats`` before training).
+    standardize: bool = False
+
+    def __post_init__(self):
+        if self.z_pathway not in ("memory", "frames"):
+            raise MclipError(f"model config: z_pathway must be 'memory' or 'frames', got {self.z_pathway!r}")
+        if self.readout not in ("token", "frames"):
+            raise MclipError(f"model config: readout must be 'token' or 'frames', got {self.readout!r}")
+        if self.time_basis < 1:
+            raise MclipError(f"model config: time_basis must be at least 1, got {self.time_basis}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
@@ -137,8 +179,19 @@ def sinusoidal_encoding(positions: torch.Tensor, dim: int) -> torch.Tensor:
     return pe
 
 
+def time_basis(frames: int, window: int, k: int, device=None) -> torch.Tensor:
+    """The first ``k`` DCT-II cosines over a window of ``window`` frames, at frames
+    ``0..frames-1``: (frames, k), ``phi_j(t) = cos(pi j (t + 1/2) / window)``.
+
+    Over the window they are orthogonal (a smooth trajectory is a few of them); past it
+    they go on as cosines, mirroring the window, so any length can be evaluated."""
+    t = torch.arange(frames, dtype=torch.float32, device=device)[:, None] + 0.5
+    j = torch.arange(k, dtype=torch.float32, device=device)[None, :]
+    return torch.cos(math.pi * j * t / window)
+
+
 class MotionEncoder(nn.Module):
-    """E: (B, T, 25, 6) -> z_p (B, latent_dim)."""
+    """E: (B, T, 25, 6) standardised features -> z_p (B, latent_dim)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -153,6 +206,9 @@ class MotionEncoder(nn.Module):
             layer, cfg.enc_layers, norm=nn.LayerNorm(cfg.d_model) if cfg.norm_first else None,
             enable_nested_tensor=False)
         self.to_latent = nn.Linear(cfg.d_model, cfg.latent_dim)
+        if cfg.readout == "frames":
+            # (K * d) time-basis coefficients of the frame outputs -> latent
+            self.from_frames = nn.Linear(cfg.time_basis * cfg.d_model, cfg.latent_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, T = x.shape[:2]
@@ -160,16 +216,24 @@ class MotionEncoder(nn.Module):
         h = torch.cat([self.z_tk.expand(B, 1, -1), h], dim=1)          # (B, T+1, d)
         h = h + sinusoidal_encoding(torch.arange(T + 1, device=x.device), h.shape[-1])
         h = self.transformer(self.dropout(h))
-        return self.to_latent(h[:, 0])                                  # (B, latent)
+        z = self.to_latent(h[:, 0])                                     # (B, latent)
+        if self.cfg.readout == "frames":
+            phi = time_basis(T, self.cfg.num_frames, self.cfg.time_basis, x.device)  # (T, K)
+            coef = torch.einsum("tk,btd->bkd", phi, h[:, 1:]) / T       # (B, K, d)
+            z = z + self.from_frames(coef.reshape(B, -1))
+        return z
 
 
 class MotionDecoder(nn.Module):
-    """D: z (B, latent_dim) -> (B, T, 25, 6) for any T."""
+    """D: z (B, latent_dim) -> (B, T, 25, 6) standardised features, for any T."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
         self.from_latent = nn.Linear(cfg.latent_dim, cfg.d_model)
+        if cfg.z_pathway == "frames":
+            # z -> K query offsets, one per time-basis cosine
+            self.to_queries = nn.Linear(cfg.latent_dim, cfg.time_basis * cfg.d_model)
         self.dropout = nn.Dropout(cfg.dropout)
         layer = nn.TransformerDecoderLayer(
             cfg.d_model, cfg.heads, cfg.ff_size, cfg.dropout, cfg.activation, batch_first=True,
@@ -184,8 +248,13 @@ class MotionDecoder(nn.Module):
         memory = self.from_latent(z)[:, None, :]                        # (B, 1, d)
         # Queries: zeros + positional encoding of frames 1..T.
         queries = sinusoidal_encoding(torch.arange(1, T + 1, device=z.device), self.cfg.d_model)
-        queries = self.dropout(queries.expand(B, T, -1))
-        h = self.transformer(queries, memory)                           # (B, T, d)
+        queries = queries.expand(B, T, -1)
+        if self.cfg.z_pathway == "frames":
+            K = self.cfg.time_basis
+            phi = time_basis(T, self.cfg.num_frames, K, z.device)        # (T, K)
+            offsets = self.to_queries(z).reshape(B, K, -1)              # (B, K, d)
+            queries = queries + torch.einsum("tk,bkd->btd", phi, offsets)
+        h = self.transformer(self.dropout(queries), memory)             # (B, T, d)
         return self.head(h).reshape(B, T, self.cfg.njoints, self.cfg.nfeats)
 
 
@@ -201,6 +270,26 @@ class MotionCLIP(nn.Module):
             # set from the training texts before training (``set_text_mean``); saved with
             # the weights
             self.register_buffer("text_mean", torch.zeros(cfg.latent_dim))
+        if cfg.standardize:
+            # set from the training clips before training (``set_feature_stats``); saved
+            # with the weights. Identity until then.
+            self.register_buffer("feature_mean", torch.zeros(cfg.njoints, cfg.nfeats))
+            self.register_buffer("feature_std", torch.ones(cfg.njoints, cfg.nfeats))
+
+    def set_feature_stats(self, features: torch.Tensor, min_std: float = 0.01) -> None:
+        """Store the per-feature mean and std over the frames of training clips
+        ``(N, T, 25, 6)``; the std is clamped below at ``min_std`` (constant features,
+        like row 24's unused half, would otherwise divide by zero)."""
+        if not self.cfg.standardize:
+            raise ValueError("set_feature_stats: the model config has standardize off")
+        flat = features.reshape(-1, self.cfg.njoints, self.cfg.nfeats).double()
+        self.feature_mean.copy_(flat.mean(0).float())
+        self.feature_std.copy_(flat.std(0).clamp(min=min_std).float())
+
+    @property
+    def has_feature_stats(self) -> bool:
+        """False for a standardising model whose stats were never set."""
+        return not self.cfg.standardize or bool(self.feature_mean.any())
 
     def set_text_mean(self, embeddings: torch.Tensor) -> None:
         """Store the mean of the training texts' backbone embeddings (N, D)."""
@@ -220,6 +309,8 @@ class MotionCLIP(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, T, 25, 6) -> z_p (B, latent_dim), not normalised (the cosine losses
         see its direction; ``decode`` normalises when the config says so)."""
+        if self.cfg.standardize:
+            x = (x - self.feature_mean) / self.feature_std
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor, frames: int | None = None) -> torch.Tensor:
@@ -228,7 +319,10 @@ class MotionCLIP(nn.Module):
             z = nn.functional.normalize(z, dim=-1, eps=1e-8)
             if self.cfg.scale_latent:
                 z = z * math.sqrt(z.shape[-1])
-        return self.decoder(z, frames)
+        y = self.decoder(z, frames)
+        if self.cfg.standardize:
+            y = self.feature_mean + self.feature_std * y
+        return y
 
     def forward(self, x: torch.Tensor, text_z: torch.Tensor | None = None):
         """x (B, T, 25, 6) -> (reconstruction (B, T, 25, 6), z_p (B, latent_dim)).

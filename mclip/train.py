@@ -256,6 +256,15 @@ def embed_texts(backbone, texts: list[str], cache_dir: Path) -> torch.Tensor:
     return TextEmbeddingCache(cache_dir, backbone).get(texts).float()
 
 
+def feature_sample(features: torch.Tensor, seed: int, most: int = 8192) -> torch.Tensor:
+    """At most ``most`` training clips (N, T, 25, 6), drawn with ``seed``: enough for
+    per-feature mean and std to a few parts in a thousand, in a fraction of a second."""
+    if features.shape[0] <= most:
+        return features
+    g = torch.Generator().manual_seed(seed)
+    return features[torch.randperm(features.shape[0], generator=g)[:most]]
+
+
 def embed_images(backbone, features: torch.Tensor, seed: int, batch: int = 64) -> torch.Tensor:
     """Render one random frame of each clip (``render.pose_images``, a shaded figure) and
     embed it with the backbone's image tower.
@@ -502,6 +511,7 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
 
     from .checkpoint import read_checkpoint, save_checkpoint
     from .data.dataset import ClipDataset
+    from .upgrade import can_upgrade, upgrade
 
     out = Path(cfg.out)
     last = out / "last.pt"
@@ -576,16 +586,26 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
     random.seed(cfg.seed + d.rank)
     model = MotionCLIP(mcfg).to(device)
     if cfg.init and state is None:
-        # the init weights bring their own text_mean
+        # the init weights bring their own text_mean (and feature statistics)
         init = read_checkpoint(cfg.init, device)
-        if ModelConfig.from_dict(init["model_config"]) != mcfg:
+        init_cfg = ModelConfig.from_dict(init["model_config"])
+        if init_cfg == mcfg:
+            model.load_state_dict(init["model"])
+        elif can_upgrade(init_cfg, mcfg):
+            # the paper's form into the dynamics form, same function (mclip.upgrade)
+            model.load_state_dict(upgrade(init["model"], init_cfg, mcfg,
+                                          feature_sample(train_ds.features, cfg.seed)).state_dict())
+        else:
             raise MclipError(f"--init {cfg.init}: its model config differs from this run's")
-        model.load_state_dict(init["model"])
     if mcfg.center_text and state is None and table is not None and not model.text_mean.any():
         # the mean over training clips, for a fresh model and for init weights trained
         # without the text loss (a motion-only warm start); without the text loss in this
         # run it stays 0: nothing to centre
         model.set_text_mean(table.lookup([train_ds.text(i) for i in range(len(train_ds))]))
+    if state is None and not model.has_feature_stats:
+        # a fresh model (or --init weights without them): standardise with this run's
+        # training clips (AMASS/BABEL get their own)
+        model.set_feature_stats(feature_sample(train_ds.features, cfg.seed))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step = 0
     if state is not None:

@@ -17,8 +17,12 @@ from ..rotations import geodesic_angle
 __all__ = [
     "mpjpe_mm", "root_aligned_mpjpe_mm", "mean_geodesic_deg",
     "topk_accuracy", "r_precision", "mean_cosine",
-    "path_smoothness", "body_speed",
+    "path_smoothness", "body_speed", "travel_speed", "foot_speed", "wrist_speed", "wrist_reach",
 ]
+
+ANKLES = (7, 8)     # SMPL joints: left, right ankle
+WRISTS = (20, 21)   # left, right wrist
+CHEST = 9           # spine3
 
 
 def mpjpe_mm(pred: torch.Tensor, target: torch.Tensor) -> float:
@@ -158,8 +162,25 @@ def foot_speed(joints: torch.Tensor, fps: float = 30.0) -> torch.Tensor:
     """(N, T, 24, 3) metres -> (N,) m/s: mean speed of the two ankles (SMPL joints 7 and 8)
     relative to the root. A walk's steps; a decoder that glides (root travel at the
     right speed, legs still) keeps ``travel_speed`` and loses this."""
-    rel = joints[..., (7, 8), :] - joints[..., :1, :]
+    return _limb_speed(joints, ANKLES, fps)
+
+
+def wrist_speed(joints: torch.Tensor, fps: float = 30.0) -> torch.Tensor:
+    """(N, T, 24, 3) metres -> (N,) m/s: mean speed of the two wrists (SMPL 20, 21)
+    relative to the root: a punch's or a wave's movement."""
+    return _limb_speed(joints, WRISTS, fps)
+
+
+def _limb_speed(joints: torch.Tensor, idx: tuple[int, ...], fps: float) -> torch.Tensor:
+    rel = joints[..., idx, :] - joints[..., :1, :]
     return (rel[:, 1:] - rel[:, :-1]).norm(dim=-1).mean(dim=(1, 2)) * fps
+
+
+def wrist_reach(joints: torch.Tensor) -> torch.Tensor:
+    """(N, T, 24, 3) metres -> (N,) m: the farthest either wrist gets from the chest
+    (spine3) in the clip. Arms hanging ~0.45 m; a punch or a reach up ~0.6-0.7 m."""
+    d = (joints[..., WRISTS, :] - joints[..., CHEST:CHEST + 1, :]).norm(dim=-1)   # (N, T, 2)
+    return d.amax(dim=(1, 2))
 
 
 def body_speed(joints: torch.Tensor, fps: float = 30.0) -> torch.Tensor:

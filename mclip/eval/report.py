@@ -17,6 +17,13 @@ TABLE_ROWS: list[tuple[str, str, str, str]] = [
     ("reconstruction", "root_aligned_mpjpe_mm", "MPJPE (root-aligned)", "mm"),
     ("reconstruction", "rotation_error_deg", "mean rotation geodesic error", "deg"),
     ("reconstruction", "liveliness_ratio", "body speed, reconstructed / real", ""),
+    ("reconstruction", "families.locomotion.foot_speed_m_s.ratio", "locomotion: feet speed, reconstructed / real", ""),
+    ("reconstruction", "families.kicks.ankle_peak_m.ratio", "kicks: ankle peak, reconstructed / real", ""),
+    ("reconstruction", "families.kicks.foot_speed_m_s.ratio", "kicks: feet speed, reconstructed / real", ""),
+    ("reconstruction", "families.jumps.foot_speed_m_s.ratio", "jumps: feet speed, reconstructed / real", ""),
+    ("reconstruction", "families.jumps.ankle_peak_m.ratio", "jumps: ankle peak, reconstructed / real", ""),
+    ("reconstruction", "families.arm actions.wrist_speed_m_s.ratio", "arm actions: wrist speed, reconstructed / real", ""),
+    ("reconstruction", "families.arm actions.wrist_reach_m.ratio", "arm actions: wrist reach, reconstructed / real", ""),
     ("classification", "num_classes", "label set size", ""),
     ("classification", "all.top1", "zero-shot top-1 (all clips)", "%"),
     ("classification", "all.top5", "zero-shot top-5 (all clips)", "%"),
@@ -64,6 +71,18 @@ def lookup(results: dict, section: str, dotted: str):
     return node
 
 
+def _count_of(results: dict, section: str, dotted: str):
+    """The clip count of a row: the nearest "n" above its key ("a.b.c" -> "a.b.n",
+    "a.n", then the section's "n")."""
+    parts = dotted.split(".")[:-1]
+    while parts:
+        n = lookup(results, section, ".".join(parts) + ".n")
+        if n is not None:
+            return n
+        parts.pop()
+    return lookup(results, section, "n")
+
+
 def format_value(value, unit: str) -> str:
     """A number as shown in the table: percentages for accuracies, 1-3 decimals otherwise."""
     if value is None:
@@ -99,9 +118,7 @@ def results_table(results: dict):
         value = lookup(results, section, key)
         if value is None:
             continue
-        n = lookup(results, section, key.rsplit(".", 1)[0] + ".n") if "." in key else None
-        if n is None:
-            n = lookup(results, section, "n")
+        n = _count_of(results, section, key)
         table.add_row(section, label, format_value(value, unit), "" if n is None else str(n))
     return table
 
