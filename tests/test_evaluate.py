@@ -149,6 +149,58 @@ def test_travel_and_foot_speed_tell_a_step_from_a_glide():
     assert M.foot_speed(glide, fps).item() == pytest.approx(0.0, abs=1e-12)
 
 
+def test_limb_metrics_of_known_poses():
+    from mclip.evaluate import ankle_peak
+    from mclip.skeleton import JOINT_INDEX, REST_JOINTS
+
+    rest = torch.as_tensor(REST_JOINTS, dtype=torch.float64)
+    still = rest[None, None].repeat(1, 30, 1, 1)                       # (1, 30, 24, 3)
+    # the farthest wrist from the chest, from the skeleton's own table
+    want = max(np.linalg.norm(REST_JOINTS[JOINT_INDEX[w]] - REST_JOINTS[JOINT_INDEX["spine3"]])
+               for w in ("left_wrist", "right_wrist"))
+    assert M.wrist_reach(still).item() == pytest.approx(want, rel=1e-6)
+    punch = still.clone()
+    punch[0, 10:15, JOINT_INDEX["right_wrist"]] = rest[JOINT_INDEX["spine3"]] + torch.tensor([0, -0.9, 0.0],
+                                                                                           dtype=torch.float64)
+    assert M.wrist_reach(punch).item() == pytest.approx(0.9, rel=1e-9)
+    assert M.wrist_speed(still).item() == 0.0 and M.wrist_speed(punch).item() > 0
+    # a kick: the right ankle 0.5 m higher for a few frames; the floor (the feet) stays
+    kick = still.clone()
+    kick[0, 12:16, JOINT_INDEX["right_ankle"], 2] += 0.5
+    assert (ankle_peak(kick) - ankle_peak(still)).item() == pytest.approx(0.5, abs=1e-9)
+
+
+@pytest.mark.parametrize("action, family", [
+    ("walk", "locomotion"), ("walk+wave_right", "locomotion"), ("sprint", "locomotion"),
+    ("kick_front", "kicks"), ("karate_kick", "kicks"), ("kick", "kicks"),
+    ("jump_in_place", "jumps"), ("hop", "jumps"), ("punch", "arm actions"),
+    ("wave_left", "arm actions"), ("sit_down", None), ("stand", None), ("dance_disco", None)])
+def test_action_families(action, family):
+    from mclip.evaluate import action_family
+
+    assert action_family(action) == family
+
+
+def test_family_report_shows_a_frozen_leg():
+    from mclip.evaluate import _family_report
+
+    fps, T = 30.0, 60
+    t = torch.arange(T, dtype=torch.float64) / fps
+    joints = torch.zeros(2, T, 24, 3, dtype=torch.float64)
+    joints[..., 2] = 1.0
+    joints[:, :, (7, 8), 2] = 0.1                                        # ankles low
+    joints[0, :, 7, 0] += 0.2 * torch.sin(2 * math.pi * t)             # a step cycle
+    joints[1, :, 21, 1] -= 0.3 * torch.sin(math.pi * t).clamp(min=0)   # a punch
+    frozen = joints.clone()
+    frozen[0, :, 7] = joints[0, :, 7].mean(0)                          # the leg held at its mean
+    rep = _family_report(frozen, joints, ["walk", "punch"])
+    assert rep["locomotion"]["n"] == 1 and rep["arm actions"]["n"] == 1
+    assert rep["locomotion"]["foot_speed_m_s"]["ratio"] == pytest.approx(0.0, abs=1e-12)
+    assert rep["arm actions"]["wrist_speed_m_s"]["ratio"] == pytest.approx(1.0)
+    assert rep["arm actions"]["foot_speed_m_s"]["ratio"] is None        # real feet still
+    assert _family_report(joints, joints, ["walk", "punch"])["locomotion"]["foot_speed_m_s"]["ratio"] == 1.0
+
+
 def test_leaves_ground_needs_a_flight_not_a_float():
     from mclip.evaluate import leaves_ground
 

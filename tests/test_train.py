@@ -379,6 +379,53 @@ def test_text_recon_term_and_init_from_a_checkpoint(data_dir, tiny_model, tmp_pa
               backbone=HashBackbone())
 
 
+def test_fresh_run_standardises_with_its_training_clips(data_dir, tmp_path):
+    cfg_path = tmp_path / "dyn.json"
+    cfg_path.write_text(json.dumps({"d_model": 32, "enc_layers": 1, "dec_layers": 1, "heads": 2,
+                                    "ff_size": 64, "latent_dim": 16, "backbone": "hash",
+                                    "z_pathway": "frames", "readout": "frames", "time_basis": 4,
+                                    "standardize": True}))
+    res = train(cfg_for(data_dir, str(cfg_path), tmp_path / "a", steps=2), backbone=HashBackbone())
+    model, _, _ = load_checkpoint(res.checkpoint)
+    from mclip.data.dataset import ClipDataset
+
+    flat = ClipDataset(data_dir, "train").features.reshape(-1, 25, 6)
+    assert torch.allclose(model.feature_mean, flat.mean(0), atol=1e-5)
+    assert torch.allclose(model.feature_std, flat.std(0).clamp(min=0.01), atol=1e-5)
+    # and the release export keeps them exactly (float32)
+    rel, _, _ = load_checkpoint(export_for_release(res.checkpoint, tmp_path / "rel.pt"))
+    assert torch.equal(rel.feature_std, model.feature_std)
+
+
+def test_init_carries_paper_form_weights_into_the_dynamics_form(data_dir, tiny_model, tmp_path):
+    """--init from the paper's form (one memory token, raw features) into the dynamics
+    form: the same function at the start (mclip.upgrade), then the run trains it."""
+    base = train(cfg_for(data_dir, tiny_model, tmp_path / "a", steps=4), backbone=HashBackbone())
+    dyn = tmp_path / "dyn.json"
+    cfg = json.loads(open(tiny_model).read())
+    cfg.update(z_pathway="frames", readout="frames", time_basis=4, standardize=True)
+    dyn.write_text(json.dumps(cfg))
+    frozen = train(cfg_for(data_dir, str(dyn), tmp_path / "b", steps=1, lr=0.0,
+                           init=str(base.checkpoint)), backbone=HashBackbone())
+    old, _, _ = load_checkpoint(base.checkpoint)
+    new, _, _ = load_checkpoint(frozen.checkpoint)
+    from mclip.data.dataset import ClipDataset
+
+    x = ClipDataset(data_dir, "val").features
+    with torch.no_grad():
+        y0, z0 = old(x)
+        y1, z1 = new(x)
+    assert torch.allclose(z0, z1, atol=1e-4) and torch.allclose(y0, y1, atol=1e-4)
+    assert new.feature_std.ne(1).any()                     # it does standardise now
+    moved = train(cfg_for(data_dir, str(dyn), tmp_path / "c", steps=3, init=str(base.checkpoint)),
+                  backbone=HashBackbone())
+    assert load_checkpoint(moved.checkpoint)[0].decoder.to_queries.weight.abs().sum() > 0
+    # the other way round (dropping what a model has) is refused
+    with pytest.raises(MclipError, match="model config differs"):
+        train(cfg_for(data_dir, tiny_model, tmp_path / "d", steps=1, init=str(moved.checkpoint)),
+              backbone=HashBackbone())
+
+
 def test_resume_may_change_the_schedule_not_the_run(data_dir, tiny_model, tmp_path, capsys):
     out = tmp_path / "run"
     train(cfg_for(data_dir, tiny_model, out, steps=10), backbone=HashBackbone(), max_steps_this_call=5)
