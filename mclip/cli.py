@@ -257,6 +257,7 @@ def train_cmd(
     lr_schedule: Optional[str] = typer.Option(None, "--lr-schedule", help="constant (the paper) or cosine "
                                               "(to lr/10 at the end). [default: constant]"),
     warmup_steps: Optional[int] = typer.Option(None, "--warmup-steps", help="Linear lr warm-up steps. [default: 0]"),
+    adam_beta2: Optional[float] = typer.Option(None, "--adam-beta2", help="AdamW's second-moment decay. [default: 0.999]"),
     text_loss: Optional[bool] = typer.Option(None, "--text-loss/--no-text-loss", help="Align z to label texts."),
     lambda_text: Optional[float] = typer.Option(None, "--lambda-text", help="Text-loss weight against 100 per "
                                                 "reconstruction term (eq. 4). [default: 1]"),
@@ -266,7 +267,8 @@ def train_cmd(
         help="Beyond the paper: weight of reconstructing each clip from its text's latent "
              "(trains the decoder on the path text2motion uses). [default: 0, off]"),
     init: Optional[str] = typer.Option(None, "--init", help="Start from this checkpoint's weights "
-                                                            "(same model config) instead of random."),
+                                                            "(same model config, or its paper form: carried "
+                                                            "over, same function) instead of random."),
     image_loss: Optional[bool] = typer.Option(None, "--image-loss/--no-image-loss",
                                               help="Align z to rendered frames (backbones with an image tower)."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda. [default: auto]"),
@@ -278,7 +280,7 @@ def train_cmd(
     synth_clips: Optional[int] = typer.Option(None, "--synth-clips", help="Corpus size for --data synth."),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads (0: torch's choice)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in OUT from its last.pt. "
-                                "--steps, --epochs, --lr, --lr-schedule, --warmup-steps, --threads, "
+                                "--steps, --epochs, --lr, --lr-schedule, --warmup-steps, --adam-beta2, --threads, "
                                 "--device and the --*-every flags may change; the new schedule applies "
                                 "from the current step."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
@@ -292,7 +294,7 @@ def train_cmd(
     from .train import TrainConfig, load_train_config, read_settings_file, train
 
     flags = dict(data=data, out=str(out), model=model, backbone=backbone, steps=steps, epochs=epochs,
-                 batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, warmup_steps=warmup_steps, text_loss=text_loss, image_loss=image_loss,
+                 batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, warmup_steps=warmup_steps, adam_beta2=adam_beta2, text_loss=text_loss, image_loss=image_loss,
                  lambda_text=lambda_text, lambda_image=lambda_image,
                  lambda_text_recon=lambda_text_recon, init=init,
                  device=device, seed=seed, ckpt_every=ckpt_every, val_every=val_every,

@@ -426,6 +426,17 @@ def test_init_carries_paper_form_weights_into_the_dynamics_form(data_dir, tiny_m
               backbone=HashBackbone())
 
 
+def test_adam_beta2_is_used_and_may_change_on_resume(data_dir, tiny_model, tmp_path):
+    out = tmp_path / "run"
+    train(cfg_for(data_dir, tiny_model, out, steps=2, adam_beta2=0.99), backbone=HashBackbone())
+    betas = lambda: {tuple(g["betas"]) for g in torch.load(out / "last.pt", weights_only=False)
+                     ["optimizer"]["param_groups"]}
+    assert betas() == {(0.9, 0.99)}
+    train(cfg_for(data_dir, tiny_model, out), resume=True, backbone=HashBackbone(),
+          changes={"steps": 3, "adam_beta2": 0.95})
+    assert betas() == {(0.9, 0.95)}
+
+
 def test_resume_may_change_the_schedule_not_the_run(data_dir, tiny_model, tmp_path, capsys):
     out = tmp_path / "run"
     train(cfg_for(data_dir, tiny_model, out, steps=10), backbone=HashBackbone(), max_steps_this_call=5)
