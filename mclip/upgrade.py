@@ -2,8 +2,8 @@
 the function they compute (``mclip train --init`` does this when the configs differ).
 
 The two forms (``mclip.model`` docstring) differ in four config fields: ``z_pathway``,
-``readout``, ``time_basis`` and ``standardize``. Every other weight means the same in
-both. What changes:
+``readout``, ``time_basis`` and ``standardize`` (and the shipped configs drop dropout,
+which has no weights). Every other weight means the same in both. What changes:
 
 - standardised features: the encoder's first layer reads ``(x - mean) / std`` instead of
   ``x``, and the head writes ``(x - mean) / std``; both layers are rescaled so the model
@@ -23,8 +23,8 @@ import torch
 from .errors import MclipError
 from .model import ModelConfig, MotionCLIP
 
-# the fields whose change this module knows how to bridge
-DYNAMICS_FIELDS = ("z_pathway", "readout", "time_basis", "standardize")
+# the fields whose change this module knows how to bridge (dropout has no weights)
+DYNAMICS_FIELDS = ("z_pathway", "readout", "time_basis", "standardize", "dropout")
 
 
 def can_upgrade(old: ModelConfig, new: ModelConfig) -> bool:
