@@ -136,6 +136,26 @@ def read_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
     return state
 
 
+def checkpoint_config(state: dict, path) -> ModelConfig:
+    """The checkpoint's ModelConfig, checked (``ModelConfig.__post_init__``); any fault is
+    one MclipError naming the file."""
+    if "model_config" not in state:
+        raise MclipError(f"{path}: checkpoint has no model_config")
+    try:
+        return ModelConfig.from_dict(state["model_config"])
+    except MclipError as e:
+        raise MclipError(f"{path}: {e}") from None
+
+
+def checkpoint_weights(state: dict, path) -> dict:
+    """The checkpoint's state dict, checked to be names -> tensors."""
+    sd = state.get("model")
+    if not isinstance(sd, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                           for k, v in sd.items()):
+        raise MclipError(f"{path}: checkpoint's model is not a dict of named tensors")
+    return sd
+
+
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
                     backbone: str | None = None) -> tuple[MotionCLIP, ModelConfig, dict]:
     """Load a model for use: ``(model in eval mode on device, its ModelConfig, meta)``.
@@ -144,16 +164,21 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
     ``backbone``: when given, the checkpoint must have been trained against it.
     """
     state = read_checkpoint(path, device)
-    cfg = ModelConfig.from_dict(state["model_config"])
+    cfg = checkpoint_config(state, path)
     if backbone is not None and cfg.backbone != backbone:
         raise MclipError(f"{path}: trained against backbone '{cfg.backbone}', "
                          f"not '{backbone}'")
     model = MotionCLIP(cfg)
-    sd = {k: v.float() if v.is_floating_point() else v for k, v in state["model"].items()}
-    try:
-        model.load_state_dict(sd)
-    except RuntimeError as e:
-        raise MclipError(f"{path}: weights do not match its model config ({str(e)[:120]})") from None
+    sd = {k: v.float() if v.is_floating_point() else v for k, v in checkpoint_weights(state, path).items()}
+    want, have = model.state_dict(), set(sd)
+    missing, unexpected = sorted(set(want) - have), sorted(have - set(want))
+    wrong = [k for k in sorted(have & set(want)) if sd[k].shape != want[k].shape]
+    if missing or unexpected or wrong:
+        what = (f"missing {missing[:3]}" if missing else
+                f"unexpected {unexpected[:3]}" if unexpected else
+                f"{wrong[0]} is {tuple(sd[wrong[0]].shape)}, the config gives {tuple(want[wrong[0]].shape)}")
+        raise MclipError(f"{path}: weights do not match its model config ({what})")
+    model.load_state_dict(sd)
     model.to(device).eval()
     meta = {k: v for k, v in state.items() if k not in ("model", "model_config")}
     return model, cfg, meta

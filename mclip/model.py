@@ -112,15 +112,32 @@ class ModelConfig:
     standardize: bool = False
 
     def __post_init__(self):
-        if self.z_pathway not in ("memory", "frames"):
-            raise MclipError(f"model config: z_pathway must be 'memory' or 'frames', got {self.z_pathway!r}")
-        if self.readout not in ("token", "frames"):
-            raise MclipError(f"model config: readout must be 'token' or 'frames', got {self.readout!r}")
-        if self.time_basis < 1:
-            raise MclipError(f"model config: time_basis must be at least 1, got {self.time_basis}")
+        """Every field of the type its default has, and in range: a config read from a
+        file (or a checkpoint) is checked here, before any layer is built."""
+        for f in fields(self):
+            v, kind = getattr(self, f.name), type(f.default)
+            if kind is float and isinstance(v, int) and not isinstance(v, bool):
+                v = float(v)
+                setattr(self, f.name, v)
+            if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
+                raise MclipError(f"model config: {f.name} must be {kind.__name__}, got {v!r}")
+            if kind is int and v < 1:
+                raise MclipError(f"model config: {f.name} must be at least 1, got {v}")
+        choices = {"z_pathway": ("memory", "frames"), "readout": ("token", "frames"),
+                   "activation": ("gelu", "relu")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise MclipError(f"model config: {name} must be {' or '.join(map(repr, allowed))}, "
+                                 f"got {getattr(self, name)!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise MclipError(f"model config: dropout must be in [0, 1), got {self.dropout}")
+        if self.d_model % self.heads:
+            raise MclipError(f"model config: d_model {self.d_model} is not a multiple of heads {self.heads}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
+        if not isinstance(d, dict):
+            raise MclipError(f"model config: expected a table of settings, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known - {"name", "why"})
         if unknown:

@@ -37,7 +37,7 @@ import torch
 
 from .errors import MclipError
 from .losses import LossWeights, motionclip_loss
-from .model import MotionCLIP, ModelConfig, load_model_config
+from .model import MotionCLIP, load_model_config
 
 
 @dataclass
@@ -512,7 +512,7 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
     # seeding (and the RNG restore of --resume), or resumed runs would differ from straight ones
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .checkpoint import read_checkpoint, save_checkpoint
+    from .checkpoint import checkpoint_config, checkpoint_weights, read_checkpoint, save_checkpoint
     from .data.dataset import ClipDataset
     from .upgrade import can_upgrade, upgrade
 
@@ -538,7 +538,7 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
 
-    mcfg = (ModelConfig.from_dict(state["model_config"]) if state is not None
+    mcfg = (checkpoint_config(state, last) if state is not None
             else load_model_config(cfg.model))
     # Data first: a wrong folder should fail before the backbone takes seconds to load.
     data_root = _resolve_data(cfg, d)
@@ -591,12 +591,12 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
     if cfg.init and state is None:
         # the init weights bring their own text_mean (and feature statistics)
         init = read_checkpoint(cfg.init, device)
-        init_cfg = ModelConfig.from_dict(init["model_config"])
+        init_cfg = checkpoint_config(init, cfg.init)
         if init_cfg == mcfg:
-            model.load_state_dict(init["model"])
+            model.load_state_dict(checkpoint_weights(init, cfg.init))
         elif can_upgrade(init_cfg, mcfg):
             # the paper's form into the dynamics form, same function (mclip.upgrade)
-            model.load_state_dict(upgrade(init["model"], init_cfg, mcfg,
+            model.load_state_dict(upgrade(checkpoint_weights(init, cfg.init), init_cfg, mcfg,
                                           feature_sample(train_ds.features, cfg.seed)).state_dict())
         else:
             raise MclipError(f"--init {cfg.init}: its model config differs from this run's")

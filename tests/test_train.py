@@ -209,6 +209,37 @@ def test_corrupt_or_truncated_weights_are_refused(saved):
         load_checkpoint(path)
 
 
+def _broken(state, change) -> dict:
+    s = {k: v for k, v in state.items()}
+    change(s)
+    return s
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.pop("model"), "model is not a dict of named tensors"),
+    (lambda s: s.pop("model_config"), "has no model_config"),
+    (lambda s: s.update(model=[1, 2]), "model is not a dict of named tensors"),
+    (lambda s: s.update(model_config="d 32"), "expected a table of settings"),
+    (lambda s: s["model_config"].update(d_model=-32), "d_model must be at least 1, got -32"),
+    (lambda s: s["model_config"].update(d_model="32"), "d_model must be int, got '32'"),
+    (lambda s: s["model_config"].update(dropout=1.5), "dropout must be in"),
+    (lambda s: s["model_config"].update(heads=3), "not a multiple of heads"),
+    (lambda s: s["model"].pop("decoder.head.bias"), r"missing \['decoder.head.bias'\]"),
+    (lambda s: s["model"].update(extra=torch.zeros(1)), r"unexpected \['extra'\]"),
+    (lambda s: s["model"].update({"decoder.head.bias": torch.zeros(3)}), r"decoder.head.bias is \(3,\)"),
+])
+def test_malformed_checkpoints_are_one_line_errors(saved, tmp_path, change, message):
+    path, _ = saved
+    state = torch.load(path, weights_only=True)
+    state["model_config"] = dict(state["model_config"])
+    state["model"] = dict(state["model"])
+    bad = tmp_path / "bad.pt"
+    torch.save(_broken(state, change), bad)
+    with pytest.raises(MclipError, match=message) as e:
+        load_checkpoint(bad)
+    assert "\n" not in str(e.value) and str(e.value).startswith(str(bad))
+
+
 def test_wrong_files_are_user_errors(saved, tmp_path):
     path, _ = saved
     with pytest.raises(MclipError, match="no such checkpoint"):
@@ -460,3 +491,17 @@ def test_resume_may_change_the_schedule_not_the_run(data_dir, tiny_model, tmp_pa
         cli_main(["train", "--out", str(out), "--resume", "--lambda-text", "5"])
     assert e.value.code == 2
     assert "--lambda-text 5.0 differs from the run's 1.0" in capsys.readouterr().err
+
+
+def test_a_malformed_checkpoint_is_one_line_and_exit_2_at_the_cli(saved, tmp_path, capsys):
+    path, _ = saved
+    state = torch.load(path, weights_only=True)
+    state["model_config"] = {**state["model_config"], "d_model": "wide"}
+    bad = tmp_path / "bad.pt"
+    torch.save(state, bad)
+    out = tmp_path / "z.npy"
+    with pytest.raises(SystemExit) as e:
+        cli_main(["encode", "--text", "walk", "-o", str(out), "--weights", str(bad)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "d_model must be int" in err[0] and not out.exists()
