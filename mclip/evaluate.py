@@ -100,6 +100,7 @@ class _Clips:
     # (ankle speed relative to the root, m/s): what a generation from that prompt is
     # compared to
     text_liveliness: dict[str, dict[str, float]] = field(default_factory=dict)
+    text_family: dict[str, str | None] = field(default_factory=dict)   # per text, its clips' family
     split_actions: list[str] = field(default_factory=list)  # every distinct action of the split
 
 
@@ -155,6 +156,7 @@ def _load_clips(data_dir: Path, cfg: EvalConfig, rng: np.random.Generator) -> tu
         heldout_phrasing=held,
         all_texts=every,
         text_liveliness=_text_liveliness(ds) if "text2motion" in cfg.sections else {},
+        text_family=_text_families(ds) if "text2motion" in cfg.sections else {},
         split_actions=sorted({a for a in ds.actions if a}),
     )
     return clips, info
@@ -165,6 +167,7 @@ def _text_liveliness(ds) -> dict[str, dict[str, float]]:
     leaving the ground, clearance, travel and foot speed (see ``_Clips.text_liveliness``)."""
     stats: dict[str, list[torch.Tensor]] = {"speed": [], "flies": [], "clearance": [],
                                             "travel": [], "feet": []}
+    stats.update({k: [] for k in FAMILY_LIMB_METRICS})
     for sl in _batches(len(ds), 512):
         j = _joints(ds.features[sl])
         stats["speed"].append(M.body_speed(j))
@@ -172,12 +175,26 @@ def _text_liveliness(ds) -> dict[str, dict[str, float]]:
         stats["feet"].append(M.foot_speed(j))
         stats["flies"].append(leaves_ground(j).float())
         stats["clearance"].append(clearance(j))
+        for k, v in _limb_metrics(j).items():
+            stats[k].append(v)
     cat = {k: torch.cat(v).double() for k, v in stats.items()}
     per_text: dict[str, list[int]] = {}
     for i, t in enumerate(ds.texts):
         for phrasing in ([t] if isinstance(t, str) else t):
             per_text.setdefault(phrasing, []).append(i)
     return {t: {k: float(v[ix].mean()) for k, v in cat.items()} for t, ix in per_text.items()}
+
+
+def _text_families(ds) -> dict[str, str | None]:
+    """Per distinct text of a ``ClipDataset``: the action family (``action_family``)
+    most of its clips have, or None."""
+    from collections import Counter
+
+    votes: dict[str, Counter] = {}
+    for t, a in zip(ds.texts, ds.actions):
+        for phrasing in ([t] if isinstance(t, str) else t):
+            votes.setdefault(phrasing, Counter())[action_family(a) if a else None] += 1
+    return {t: c.most_common(1)[0][0] for t, c in votes.items()}
 
 
 # ---------------------------------------------------------------- helpers
@@ -450,7 +467,27 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
                                         real["flies"], real["clearance"]),
         "stepping": _stepping_report(M.travel_speed(gen).numpy(), M.foot_speed(gen).numpy(),
                                      real["travel"], real["feet"]),
+        "families": _prompt_family_report(gen, prompts, clips),
     }
+
+
+def _prompt_family_report(gen: torch.Tensor, prompts: list[str], clips: _Clips) -> dict:
+    """Per action family of the prompts (their real clips' family): the generated limbs
+    (``FAMILY_LIMB_METRICS``) against the mean of the prompt's real clips, averaged over
+    the family's prompts, and their ratio. gen: (P, T, 24, 3), one motion per prompt."""
+    got = _limb_metrics(gen)
+    out = {}
+    for family in FAMILIES:
+        idx = [i for i, p in enumerate(prompts) if clips.text_family.get(p) == family]
+        if not idx:
+            continue
+        rows = {"n": len(idx)}
+        for k in FAMILY_LIMB_METRICS:
+            r = float(np.mean([clips.text_liveliness[prompts[i]][k] for i in idx]))
+            g = float(got[k][idx].double().mean())
+            rows[k] = {"real": r, "generated": g, "ratio": g / r if r > 1e-3 else None}
+        out[family] = rows
+    return out
 
 
 TRAVEL_M_S = 0.5    # real clips faster than this over the ground are locomotion (a slow walk ~0.8)

@@ -574,3 +574,9 @@ def test_text2motion_retrieval_of_a_perfect_and_a_forgetful_model(eval_data):
     assert st["n_travelling_prompts"] > 0 and st["travel_m_s"]["real"] > 0.5
     assert st["foot_speed_m_s"]["real"] > 0.1
     assert st["travel_m_s"]["generated"] == 0.0 and st["foot_speed_ratio"] == 0.0
+    # per family of the prompts: the still decoder's walks do not step, its waves do not wave
+    fam = t2m["families"]
+    assert fam["locomotion"]["n"] == len(PHRASINGS["walk"]) and fam["arm actions"]["n"] == len(PHRASINGS["wave"])
+    assert fam["locomotion"]["foot_speed_m_s"]["generated"] == 0.0
+    assert fam["locomotion"]["foot_speed_m_s"]["real"] > 0.1
+    assert fam["arm actions"]["wrist_speed_m_s"]["ratio"] == 0.0
