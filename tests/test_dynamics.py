@@ -50,7 +50,7 @@ def overfit(cfg, x: torch.Tensor, steps: int = STEPS) -> dict:
     """Train on ``x`` with the paper's reconstruction loss (one thread, seed 0) and
     return the reconstruction's feet speed over the input's and the ankle R^2 (share of
     the pelvis-relative ankle trajectories' within-clip variance explained: 0 = legs held
-    at each clip's mean pose)."""
+    at each clip's mean pose), and the model."""
     torch.manual_seed(0)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -73,7 +73,8 @@ def overfit(cfg, x: torch.Tensor, steps: int = STEPS) -> dict:
     j, j_hat = joints(x), joints(pred)
     rel, rel_hat = (a[..., (7, 8), :] - a[..., :1, :] for a in (j, j_hat))
     r2 = 1 - float(((rel_hat - rel) ** 2).sum() / ((rel - rel.mean(1, keepdim=True)) ** 2).sum())
-    return {"foot_ratio": float(foot_speed(j_hat).mean() / foot_speed(j).mean()), "ankle_r2": r2}
+    return {"foot_ratio": float(foot_speed(j_hat).mean() / foot_speed(j).mean()), "ankle_r2": r2,
+            "model": model}
 
 
 def test_walks_are_a_fair_probe(walks):
@@ -91,6 +92,38 @@ def test_shipped_form_keeps_a_walks_steps(walks):
 def test_papers_form_freezes_the_legs_at_the_same_budget(walks):
     got = overfit(small("paper", latent_dim=384, backbone="minilm"), walks)
     assert got["foot_ratio"] < 0.8 and got["ankle_r2"] < 0.5, got
+
+
+class _NoText:
+    """The engine's backbone slot, unused by ``reconstruct``."""
+
+    name, dim, identity, has_image = "minilm", 384, "none", False
+
+    def encode_text(self, texts):
+        raise AssertionError("reconstruct needs no text")
+
+
+def test_engine_reconstruct_keeps_the_steps_of_a_longer_walk(tmp_path):
+    """The user's path: a 3 s walk file through ``Engine.reconstruct`` (2 s windows 1 s
+    apart, decoded and cross-faded) still steps, as fast as the input."""
+    from mclip import Engine
+    from mclip.checkpoint import save_checkpoint
+    from mclip.data.synth.compose import action_clips
+    from mclip.motion_io import Motion, save_motion
+
+    poses, trans, _ = action_clips("walk", 4, seed=1, frames=90)
+    windows = torch.cat([motion_to_features(poses[:, s:s + 60], trans[:, s:s + 60]) for s in (0, 30)])
+    cfg = small()
+    got = overfit(cfg, windows, steps=400)
+    ckpt = save_checkpoint(tmp_path / "walks.pt", got["model"], cfg)
+    eng = Engine(ckpt, device="cpu", backbone=_NoText())
+    for i in range(2):
+        save_motion(Motion(poses[i], trans[i], 30.0), tmp_path / f"walk{i}.npz")
+        out = eng.reconstruct(tmp_path / f"walk{i}.npz")
+        assert out.num_frames == 90
+        ratio = foot_speed(torch.as_tensor(out.joints())[None]) / foot_speed(
+            torch.as_tensor(Motion(poses[i], trans[i], 30.0).joints())[None])
+        assert 0.8 <= ratio.item() <= 1.25, ratio
 
 
 def test_time_basis_is_the_dct():
