@@ -24,7 +24,7 @@ the paper's form returns the time-average of a motion (a walk with still legs):
   all frames, and the part of a motion that depends on z *and* time (a gait's phase and
   cadence) is out of easy reach. So z also enters every query through its own pathway:
   ``q_t = PE_t + sum_k phi_k(t) (U_k z)``, with ``phi_k`` the first K cosines of a DCT
-  over the training window (``TimeBasis``): z sets a smooth trajectory of query offsets.
+  over the training window (``time_basis``): z sets a smooth trajectory of query offsets.
   Any T still decodes (past the window the cosines go on, mirroring it).
 - **How the encoder reads the frames** (``readout="frames"``): besides the prefix
   token, z gets a linear map of the frame outputs' first K DCT coefficients, so where in
@@ -105,7 +105,7 @@ class ModelConfig:
     readout: str = "token"
     # K, the number of DCT cosines over the training window that carry z to and from
     # the frames (with z_pathway / readout "frames"); K = 16 resolves up to 4 Hz at 60
-    # frames, a sprint's steps.
+    # frames (its shortest period is 8 frames), a sprint's steps.
     time_basis: int = 16
     # Standardise features with the training data's per-feature mean and std (buffers
     # ``feature_mean``, ``feature_std``, set by ``set_feature_stats`` before training).
