@@ -96,7 +96,8 @@ class _Clips:
     all_texts: list[str] = field(default_factory=list)  # every distinct text of the split
     # per distinct text, means over the split's clips with that text of "speed" (body
     # speed, m/s), "flies" (leaves the ground, 0/1), "clearance" (highest the body
-    # gets off the floor, m), "travel" (root speed over the ground, m/s) and "feet"
+    # gets off the floor, m), "travel" (root speed over the ground, m/s) and the limbs
+    # (``FAMILY_LIMB_METRICS``; "foot_speed_m_s" is the ankles' speed relative to the root)
     # (ankle speed relative to the root, m/s): what a generation from that prompt is
     # compared to
     text_liveliness: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -166,13 +167,12 @@ def _text_liveliness(ds) -> dict[str, dict[str, float]]:
     """Per distinct text of a ``ClipDataset``: means over its clips of body speed,
     leaving the ground, clearance, travel and foot speed (see ``_Clips.text_liveliness``)."""
     stats: dict[str, list[torch.Tensor]] = {"speed": [], "flies": [], "clearance": [],
-                                            "travel": [], "feet": []}
+                                            "travel": []}
     stats.update({k: [] for k in FAMILY_LIMB_METRICS})
     for sl in _batches(len(ds), 512):
         j = _joints(ds.features[sl])
         stats["speed"].append(M.body_speed(j))
         stats["travel"].append(M.travel_speed(j))
-        stats["feet"].append(M.foot_speed(j))
         stats["flies"].append(leaves_ground(j).float())
         stats["clearance"].append(clearance(j))
         for k, v in _limb_metrics(j).items():
@@ -348,7 +348,14 @@ def _family_report(recon: torch.Tensor, real: torch.Tensor, actions: list[str]) 
     recon, real: (N, T, 24, 3). For each metric the means over the family's clips, real
     and reconstructed, and their ratio (1 = as lively; a frozen leg shows as ~0)."""
     fam = [action_family(a) if a else None for a in actions]
-    got, want = _limb_metrics(recon), _limb_metrics(real)
+    return _family_rows(_limb_metrics(recon), _limb_metrics(real), fam, "reconstructed")
+
+
+def _family_rows(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor],
+                 fam: list[str | None], label: str) -> dict:
+    """Per family of ``FAMILIES``: n and, per metric of ``FAMILY_LIMB_METRICS``, the means
+    of ``want`` ("real") and ``got`` (``label``) over the family's rows and their ratio.
+    got, want: metric -> (N,); fam: the family of each row."""
     out = {}
     for family in FAMILIES:
         idx = [i for i, f in enumerate(fam) if f == family]
@@ -359,7 +366,7 @@ def _family_report(recon: torch.Tensor, real: torch.Tensor, actions: list[str]) 
             r, g = float(want[k][idx].double().mean()), float(got[k][idx].double().mean())
             # no ratio where the real limb does not move (a standing wave's feet): None,
             # which JSON writes as null and compares equal to itself
-            rows[k] = {"real": r, "reconstructed": g, "ratio": g / r if r > 1e-3 else None}
+            rows[k] = {"real": r, label: g, "ratio": g / r if r > 1e-3 else None}
         out[family] = rows
     return out
 
@@ -449,7 +456,7 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
     gen = torch.cat(gen_joints)
     rp = M.r_precision(motion_emb, text_emb, group_size=cfg.group_size, ks=(1, 3))
     real = {k: np.array([clips.text_liveliness[p][k] for p in prompts])
-            for k in ("speed", "flies", "clearance", "travel", "feet")}
+            for k in ("speed", "flies", "clearance", "travel", "foot_speed_m_s")}
     real_speed = float(real["speed"].mean())
     gen_speed = float(M.body_speed(gen).mean())
     return {
@@ -466,7 +473,7 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
         "leaves_ground": _flight_report(leaves_ground(gen), clearance(gen).numpy(),
                                         real["flies"], real["clearance"]),
         "stepping": _stepping_report(M.travel_speed(gen).numpy(), M.foot_speed(gen).numpy(),
-                                     real["travel"], real["feet"]),
+                                     real["travel"], real["foot_speed_m_s"]),
         "families": _prompt_family_report(gen, prompts, clips),
     }
 
@@ -475,19 +482,10 @@ def _prompt_family_report(gen: torch.Tensor, prompts: list[str], clips: _Clips) 
     """Per action family of the prompts (their real clips' family): the generated limbs
     (``FAMILY_LIMB_METRICS``) against the mean of the prompt's real clips, averaged over
     the family's prompts, and their ratio. gen: (P, T, 24, 3), one motion per prompt."""
-    got = _limb_metrics(gen)
-    out = {}
-    for family in FAMILIES:
-        idx = [i for i, p in enumerate(prompts) if clips.text_family.get(p) == family]
-        if not idx:
-            continue
-        rows = {"n": len(idx)}
-        for k in FAMILY_LIMB_METRICS:
-            r = float(np.mean([clips.text_liveliness[prompts[i]][k] for i in idx]))
-            g = float(got[k][idx].double().mean())
-            rows[k] = {"real": r, "generated": g, "ratio": g / r if r > 1e-3 else None}
-        out[family] = rows
-    return out
+    want = {k: torch.tensor([clips.text_liveliness[p][k] for p in prompts], dtype=torch.float64)
+            for k in FAMILY_LIMB_METRICS}
+    return _family_rows(_limb_metrics(gen), want, [clips.text_family.get(p) for p in prompts],
+                        "generated")
 
 
 TRAVEL_M_S = 0.5    # real clips faster than this over the ground are locomotion (a slow walk ~0.8)
