@@ -5,7 +5,8 @@ A checkpoint is one ``torch.save`` dict:
     {"format": "mclip-checkpoint", "version": 1,
      "model_config": {...ModelConfig...}, "train_config": {...} or None,
      "model": state_dict, "optimizer": state_dict or None, "step": int,
-     "extra": {...}  (RNG states, metrics, anything the trainer wants back)}
+     "extra": {...}  (RNG states, metrics, anything the trainer wants back),
+     "prior_config": {...PriorConfig...}, "prior": state_dict}   (only with a latent sampler)
 
 Writes are atomic (temp file in the target folder, then ``os.replace``): a crash or
 Ctrl-C never leaves a half-written checkpoint. Shipped weights (``weights/x.pt``) carry
@@ -24,6 +25,7 @@ import torch
 
 from .errors import MclipError
 from .model import MotionCLIP, ModelConfig
+from .prior import LatentPrior, PriorConfig
 
 FORMAT = "mclip-checkpoint"
 VERSION = 1
@@ -81,12 +83,14 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, model_cfg: ModelConfig,
                     train_cfg: dict | None = None, optimizer=None, step: int = 0,
-                    extra: dict | None = None, checksum: bool = False) -> Path:
+                    extra: dict | None = None, checksum: bool = False,
+                    prior: torch.nn.Module | None = None, prior_cfg: PriorConfig | None = None) -> Path:
     """Write a full training checkpoint atomically; returns its path.
 
     ``train_cfg`` is a plain dict (``dataclasses.asdict(TrainConfig)``), so loading a
     checkpoint never needs the training code's classes. ``checksum=True`` also writes
-    ``<path>.sha256`` (for weights that will be shipped).
+    ``<path>.sha256`` (for weights that will be shipped). ``prior``/``prior_cfg``: the
+    latent sampler trained for this auto-encoder (``mclip.prior``), saved beside it.
     """
     path = Path(path)
     state = {
@@ -99,6 +103,9 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, model_cfg: 
         "step": int(step),
         "extra": extra or {},
     }
+    if prior is not None:
+        state["prior_config"] = prior_cfg.to_dict()
+        state["prior"] = _unwrap(prior).state_dict()
     atomic_torch_save(state, path)
     if checksum:
         write_checksum(path)
@@ -156,6 +163,49 @@ def checkpoint_weights(state: dict, path) -> dict:
     return sd
 
 
+def checkpoint_prior(state: dict, path) -> tuple[dict, PriorConfig] | None:
+    """The checkpoint's latent sampler as (state dict, PriorConfig), checked; None when
+    it has none. Any fault is one MclipError naming the file."""
+    if "prior" not in state:
+        return None
+    try:
+        cfg = PriorConfig.from_dict(state.get("prior_config"))
+    except MclipError as e:
+        raise MclipError(f"{path}: {e}") from None
+    sd = state["prior"]
+    if not isinstance(sd, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                           for k, v in sd.items()):
+        raise MclipError(f"{path}: checkpoint's prior is not a dict of named tensors")
+    return sd, cfg
+
+
+def _checked_load(module: torch.nn.Module, sd: dict, path, what: str) -> None:
+    """Load ``sd`` (as float32) into ``module``, or one MclipError naming the first
+    missing, unexpected or wrongly shaped tensor."""
+    sd = {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
+    want, have = module.state_dict(), set(sd)
+    missing, unexpected = sorted(set(want) - have), sorted(have - set(want))
+    wrong = [k for k in sorted(have & set(want)) if sd[k].shape != want[k].shape]
+    if missing or unexpected or wrong:
+        why = (f"missing {missing[:3]}" if missing else
+               f"unexpected {unexpected[:3]}" if unexpected else
+               f"{wrong[0]} is {tuple(sd[wrong[0]].shape)}, the config gives {tuple(want[wrong[0]].shape)}")
+        raise MclipError(f"{path}: {what} weights do not match its config ({why})")
+    module.load_state_dict(sd)
+
+
+def load_prior(state_or_meta: dict, path, device: str | torch.device = "cpu") -> LatentPrior | None:
+    """The latent sampler stored in a checkpoint (or in ``load_checkpoint``'s meta), in
+    eval mode on ``device``; None when the checkpoint has none."""
+    found = checkpoint_prior(state_or_meta, path)
+    if found is None:
+        return None
+    sd, cfg = found
+    prior = LatentPrior(cfg)
+    _checked_load(prior, sd, path, "sampler")
+    return prior.to(device).eval()
+
+
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
                     backbone: str | None = None) -> tuple[MotionCLIP, ModelConfig, dict]:
     """Load a model for use: ``(model in eval mode on device, its ModelConfig, meta)``.
@@ -169,16 +219,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
         raise MclipError(f"{path}: trained against backbone '{cfg.backbone}', "
                          f"not '{backbone}'")
     model = MotionCLIP(cfg)
-    sd = {k: v.float() if v.is_floating_point() else v for k, v in checkpoint_weights(state, path).items()}
-    want, have = model.state_dict(), set(sd)
-    missing, unexpected = sorted(set(want) - have), sorted(have - set(want))
-    wrong = [k for k in sorted(have & set(want)) if sd[k].shape != want[k].shape]
-    if missing or unexpected or wrong:
-        what = (f"missing {missing[:3]}" if missing else
-                f"unexpected {unexpected[:3]}" if unexpected else
-                f"{wrong[0]} is {tuple(sd[wrong[0]].shape)}, the config gives {tuple(want[wrong[0]].shape)}")
-        raise MclipError(f"{path}: weights do not match its model config ({what})")
-    model.load_state_dict(sd)
+    _checked_load(model, checkpoint_weights(state, path), path, "model")
     model.to(device).eval()
     meta = {k: v for k, v in state.items() if k not in ("model", "model_config")}
     return model, cfg, meta
@@ -195,11 +236,15 @@ def export_for_release(ckpt: str | os.PathLike, out: str | os.PathLike,
             for k, v in state["model"].items()}
     extra = {"card": card or {}, "exported_from_step": state.get("step", 0),
              "dtype": "float16"}
+    prior = checkpoint_prior(state, ckpt)
     release = {
         "format": FORMAT, "version": VERSION, "model_config": state["model_config"],
         "train_config": state.get("train_config"), "model": half, "optimizer": None,
         "step": state.get("step", 0), "extra": extra,
     }
+    if prior is not None:
+        release["prior_config"] = prior[1].to_dict()
+        release["prior"] = {k: v.half() if v.is_floating_point() else v for k, v in prior[0].items()}
     out = Path(out)
     atomic_torch_save(release, out)
     write_checksum(out)

@@ -248,6 +248,11 @@ def train_cmd(
                                           "TrainConfig keys); flags given here win."),
     model: Optional[str] = typer.Option(None, "--model", help="Model config: default-cpu, paper, "
                                         "paper-minilm or a JSON file. [default: default-cpu]"),
+    stage: Optional[str] = typer.Option(None, "--stage", help="autoencoder (the paper's training) or prior: "
+                                        "the latent sampler text2motion draws from, for the trained "
+                                        "auto-encoder given by --init (kept frozen). [default: autoencoder]"),
+    prior: Optional[str] = typer.Option(None, "--prior", help="With --stage prior: the sampler's config "
+                                        "(mclip/configs) or a JSON file. [default: prior]"),
     backbone: Optional[str] = typer.Option(None, "--backbone", help="Text backbone the latent is aligned "
                                            "to: minilm or clip. [default: the model config's]"),
     steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps in all (default: --epochs)."),
@@ -293,7 +298,7 @@ def train_cmd(
     """
     from .train import TrainConfig, load_train_config, read_settings_file, train
 
-    flags = dict(data=data, out=str(out), model=model, backbone=backbone, steps=steps, epochs=epochs,
+    flags = dict(data=data, out=str(out), model=model, stage=stage, prior=prior, backbone=backbone, steps=steps, epochs=epochs,
                  batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, warmup_steps=warmup_steps, adam_beta2=adam_beta2, text_loss=text_loss, image_loss=image_loss,
                  lambda_text=lambda_text, lambda_image=lambda_image,
                  lambda_text_recon=lambda_text_recon, init=init,
@@ -433,10 +438,22 @@ def text2motion_cmd(
         None, "--prompts", help="Text file, one prompt per line (blank lines and #comments skipped)."),
     out: Path = typer.Option(..., "-o", "--out", help=_OUT_HELP),
     frames: Optional[int] = typer.Option(None, "--frames", help="Frames per motion at 30 fps (default: the model's clip length, 60 = 2 s)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of --variation's random turn."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the takes: the same seed gives the same "
+                                       "motion; without one each run is a fresh take (its seed is printed)."),
+    num_samples: int = typer.Option(1, "--num-samples", "-n", help="Takes per prompt (-o file.mp4: a grid of "
+                                    "them side by side, plus file-NN.npz each)."),
+    sampler: str = typer.Option("auto", "--sampler", help="prior: draw the latent from the model's sampler "
+                                "(varied, sharp takes); direct: decode the prompt's own latent (paper 4.2, "
+                                "one answer per prompt); auto: prior when the weights have one."),
+    guidance: Optional[float] = typer.Option(None, "--guidance", help="With the sampler: classifier-free "
+                                             "guidance scale (higher: closer to the prompt, less varied). "
+                                             "[default: the sampler's]"),
+    temperature: Optional[float] = typer.Option(None, "--temperature", help="With the sampler: scale of its "
+                                                "starting noise (below 1: takes nearer the typical one). "
+                                                "[default: 1]"),
     variation: float = typer.Option(
-        0.0, "--variation", help="Turn each prompt's latent this far (0..1) towards a random direction "
-                                 "for a different take; 0 = the model's one answer."),
+        0.0, "--variation", help="With --sampler direct: turn each prompt's latent this far (0..1) towards a "
+                                 "random direction for a different take."),
     extend: str = typer.Option("loop", "--extend", help="Beyond the model's clip length: 'loop' chains "
                                                         "copies of the clip with cross-fades (keeps walking, "
                                                         "turning); 'extrapolate' asks the decoder for all frames."),
@@ -447,13 +464,18 @@ def text2motion_cmd(
     device: Optional[str] = typer.Option(None, "--device", help=_DEVICE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
 ) -> None:
-    """Generate motion from text: the prompt's embedding goes through the motion decoder.
+    """Generate motion from text: a latent for the prompt goes through the motion decoder.
+
+    The latent is drawn from the model's sampler (a different take per seed), or with
+    --sampler direct it is the prompt's own embedding (paper 4.2).
 
     Examples:
 
       mclip text2motion "a person jumps over a puddle" -o jump.mp4   (+ jump.npz, jump.npy)
 
       mclip text2motion "Spiderman" -o spider.bvh
+
+      mclip text2motion "a person dances" -n 3 --seed 7 -o takes.mp4   (three takes side by side)
 
       mclip text2motion --prompts prompts.txt -o outdir/   (model loaded once, prompts batched;
       outdir/001-<slug>.mp4 ... and outdir/index.json, updated after every finished prompt)
@@ -477,30 +499,52 @@ def text2motion_cmd(
         file_set(out)  # a bad extension fails before the model loads
         if len(texts) > 1:
             raise MclipError(f"{out}: {len(texts)} prompts need a folder (-o {out.stem}/)")
+    if num_samples < 1:
+        raise MclipError(f"--num-samples {num_samples}: must be at least 1")
     engine = _load_engine(weights, device)
-    if not folder:
-        from .outputs import write_set
+    used = engine.resolve_sampler(sampler)
+    if seed is None:      # a fresh take, but one the user can reproduce: the seed is reported
+        import secrets
 
-        motion = engine.text2motion(texts, frames=frames, seed=seed, variation=variation,
-                                    extend=extend)[0]
-        with _progress(motion.num_frames, "rendering", enabled=not as_json) as update:
-            paths = write_set(motion, out, caption=texts[0], render_fps=fps, progress=update)
-        _report(paths, as_json, {"prompt": texts[0]})
+        seed = secrets.randbelow(2 ** 31)
+    opts = dict(frames=frames, seed=seed, variation=variation, extend=extend, sampler=used,
+                takes=num_samples, guidance=guidance, temperature=temperature)
+    info = {"sampler": used, "seed": seed, "num_samples": num_samples}
+    if not folder:
+        from .outputs import write_grid, write_set
+
+        motions = engine.text2motion(texts, **opts)
+        if num_samples == 1:
+            with _progress(motions[0].num_frames, "rendering", enabled=not as_json) as update:
+                paths = write_set(motions[0], out, caption=texts[0], render_fps=fps, progress=update)
+        else:
+            captions = [f"{texts[0]} (take {k + 1})" for k in range(num_samples)]
+            with _progress(motions[0].num_frames, "rendering", enabled=not as_json) as update:
+                paths = write_grid(motions, out, captions, render_fps=fps, progress=update)
+        _report(paths, as_json, {"prompt": texts[0], **info})
+        if not as_json:
+            typer.echo(f"sampler {used}, seed {seed} (--seed {seed} gives these takes again)")
         return
     batch = BatchFolder(out, fmt, meta={"command": "text2motion", "weights": str(engine.weights_path),
-                                        "frames": frames or engine.frames, "seed": seed,
-                                        "variation": variation})
+                                        "frames": frames or engine.frames, "variation": variation,
+                                        "guidance": guidance, "temperature": temperature, **info})
     written = []
     chunk = 32  # decode this many at once; files are written as each chunk finishes
-    with _progress(len(texts), "text2motion", enabled=not as_json) as update:
+    with _progress(len(texts) * num_samples, "text2motion", enabled=not as_json) as update:
         for i in range(0, len(texts), chunk):
             part = texts[i:i + chunk]
-            motions = engine.text2motion(part, frames=frames, seed=seed, variation=variation,
-                                         extend=extend)
-            for text, motion in zip(part, motions):
-                written += batch.add(motion, text, render_fps=fps)
+            motions = engine.text2motion(part, **opts)
+            for j, motion in enumerate(motions):
+                text, take = part[j // num_samples], j % num_samples
+                name = None
+                if num_samples > 1:
+                    from .outputs import slugify
+
+                    name = f"{i + j // num_samples + 1:03d}-{slugify(text)}-take{take + 1}"
+                written += batch.add(motion, text, extra={"take": take + 1} if num_samples > 1 else None,
+                                     render_fps=fps, name=name)
                 update(len(batch.items))
-    _report(written + [out / "index.json"], as_json, {"count": len(batch.items)})
+    _report(written + [out / "index.json"], as_json, {"count": len(batch.items), **info})
 
 
 def _write_many(motions, out: Path, captions: List[str], names: List[str], fmt: str,

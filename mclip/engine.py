@@ -3,7 +3,9 @@
 ``Engine(weights=None, device=None)`` loads a checkpoint and the text backbone the
 checkpoint was trained against, once, and then answers:
 
-- ``text2motion(prompts)``: text -> backbone embedding -> decoder -> motion (paper 4.2);
+- ``text2motion(prompts)``: text -> backbone embedding -> a latent -> decoder -> motion:
+  sampled from the checkpoint's latent sampler (``mclip.prior``) when it has one, else
+  the prompt's own direction (paper 4.2, ``sampler="direct"``);
 - ``interpolate(a, b, steps)``: evenly spaced latents between two motions/texts (4.3);
 - ``edit(motion, add=[...], sub=[...])``: latent arithmetic on each window (4.4);
 - ``compose(upper, lower)``: upper body of one motion on the lower body of another;
@@ -57,6 +59,9 @@ CLIP_TEMPERATURE = 100.0
 (exp(4.6052) = 100), which the paper's classifier follows (its section 4.4 cites CLIP)."""
 DECODE_BATCH = 64
 EXTEND_MODES = ("loop", "extrapolate")
+SAMPLERS = ("auto", "prior", "direct")
+"""text2motion's latents: "prior" samples the checkpoint's latent sampler, "direct" uses
+the prompt's own direction (paper 4.2), "auto" the sampler when the checkpoint has one."""
 LOOP_OVERLAP = 10
 """Frames of cross-fade between repeats when a generated motion is longer than a clip."""
 
@@ -234,6 +239,9 @@ class Engine:
         self.device = resolve_device(device)
         self.model, self.config, self.meta = load_checkpoint(self.weights_path, self.device)
         self.model.eval()
+        from .checkpoint import load_prior
+
+        self.prior = load_prior(self.meta, self.weights_path, self.device)   # None: direct only
         if backbone is None:
             from .backbones import load_backbone  # one instance per process and device
 
@@ -393,28 +401,76 @@ class Engine:
 
     def text2motion(self, prompts: Sequence[str], frames: int | None = None,
                     seed: int | None = None, variation: float = 0.0,
-                    extend: str = "loop") -> list[Motion]:
-        """One motion per prompt (batched): the prompt's embedding decoded (paper 4.2).
+                    extend: str = "loop", sampler: str = "auto", takes: int = 1,
+                    guidance: float | None = None, temperature: float | None = None,
+                    steps: int | None = None) -> list[Motion]:
+        """``takes`` motions per prompt (batched), prompt by prompt: ``[p0 take 0, p0 take
+        1, ..., p1 take 0, ...]``. The latents come from ``text_latents`` (see there for
+        sampler, seed, guidance, temperature, steps and variation); frames: output length
+        (default the training length, 60 = 2 s; for longer ones see ``decode``'s extend).
+        """
+        z = self.text_latents(prompts, takes=takes, seed=seed, sampler=sampler, guidance=guidance,
+                              temperature=temperature, steps=steps, variation=variation)
+        return self.decode(z, frames, extend)
 
-        frames: output length (default the training length, 60 = 2 s; for longer ones
-        see ``decode``'s ``extend``). The model is deterministic;
-        ``variation`` > 0 turns each latent by that much towards a random direction
-        (drawn from ``seed``), for different takes of one prompt.
+    def resolve_sampler(self, sampler: str = "auto") -> str:
+        """"prior" or "direct": what ``sampler`` means for this checkpoint."""
+        if sampler not in SAMPLERS:
+            raise MclipError(f"--sampler {sampler}: choose {', '.join(SAMPLERS)}")
+        if sampler == "auto":
+            return "prior" if self.prior is not None else "direct"
+        if sampler == "prior" and self.prior is None:
+            raise MclipError(f"{self.weights_path}: has no latent sampler (train one with "
+                             f"`mclip train --stage prior --init {self.weights_path}`); "
+                             f"use --sampler direct")
+        return sampler
+
+    def text_latents(self, prompts: Sequence[str], takes: int = 1, seed: int | None = None,
+                     sampler: str = "auto", guidance: float | None = None,
+                     temperature: float | None = None, steps: int | None = None,
+                     variation: float = 0.0) -> torch.Tensor:
+        """(len(prompts) * takes, D) unit latents for text2motion, prompt by prompt.
+
+        - sampler "prior": each take is a draw of the latent sampler given the prompt,
+          from noise scaled by ``temperature`` (default the sampler's, 1.0), with
+          classifier-free ``guidance`` (default the sampler's) over ``steps`` Euler steps;
+        - sampler "direct": the prompt's direction (paper 4.2); ``variation`` > 0 turns
+          it that far towards a random direction, for different takes.
+
+        Randomness comes from one generator per (seed, prompt, take), so a take is the
+        same alone or inside a batch; ``seed=None`` draws a fresh seed.
         """
         if isinstance(prompts, str):
             prompts = [prompts]
-        z = self.embed_texts(prompts)
+        sampler = self.resolve_sampler(sampler)
+        takes = int(takes)
+        if takes < 1:
+            raise MclipError(f"--num-samples {takes}: must be at least 1")
+        if seed is None:
+            import secrets
+
+            seed = secrets.randbits(48)
+        z = self.embed_texts(prompts).repeat_interleave(takes, dim=0)     # (P * takes, D)
+        names = [(p.strip(), k) for p in prompts for k in range(takes)]
+        noise = torch.stack([
+            torch.randn(z.shape[1], generator=torch.Generator().manual_seed(
+                (int(seed) * 1_000_003 + zlib.crc32(f"{k}:{p}".encode())) % 2 ** 63)) for p, k in names])
+        if sampler == "prior":
+            if variation:
+                raise MclipError("--variation turns the direct path's latent; with the sampler, "
+                                 "takes differ by --seed and spread by --temperature")
+            t = self.prior.cfg.temperature if temperature is None else float(temperature)
+            if t < 0 or (guidance is not None and guidance < 0):
+                raise MclipError("--temperature and --guidance must be >= 0")
+            out = []
+            for i in range(0, z.shape[0], DECODE_BATCH):
+                out.append(self.prior.sample(z[i:i + DECODE_BATCH], t * noise[i:i + DECODE_BATCH],
+                                             steps=steps, guidance=guidance))
+            return torch.cat(out)
         if variation:
-            # One generator per prompt, seeded by (seed, prompt): a prompt gets the same
-            # take alone or inside a batch.
-            noise = []
-            for p in prompts:
-                g = torch.Generator().manual_seed(
-                    (0 if seed is None else int(seed)) * 1_000_003 + zlib.crc32(p.strip().encode()))
-                noise.append(torch.randn(z.shape[1], generator=g))
-            noise = torch.nn.functional.normalize(torch.stack(noise), dim=-1)
-            z = torch.nn.functional.normalize(z + float(variation) * noise.to(z.device), dim=-1)
-        return self.decode(z, frames, extend)
+            unit = torch.nn.functional.normalize(noise, dim=-1).to(z.device)
+            z = torch.nn.functional.normalize(z + float(variation) * unit, dim=-1)
+        return z
 
     def latent_of(self, item: MotionLike) -> torch.Tensor:
         """(D,) unit latent of a motion (file or Motion) or a text (any other string)."""

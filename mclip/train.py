@@ -47,6 +47,10 @@ class TrainConfig:
     data: str = "synth"               # dataset folder (docs/ARCHITECTURE.md), "synth" or "amass"
     out: str = "runs/default"         # run folder: checkpoints, log, samples, caches
     model: str = "default-cpu"        # model config name (mclip/configs) or JSON path
+    # "autoencoder" (the paper's training) or "prior": the latent sampler of text2motion
+    # (mclip.prior), trained for the frozen auto-encoder of --init (mclip.train_prior)
+    stage: str = "autoencoder"
+    prior: str = "prior"              # the sampler's config name (mclip/configs) or JSON path
     backbone: str | None = None       # override the config's backbone ("minilm", "clip", path)
     batch_size: int = 32              # per process (the paper: 20)
     lr: float = 1e-4
@@ -483,6 +487,19 @@ def _load_backbone(name: str, device):
     return load_backbone(name, device=device)
 
 
+STAGES = ("autoencoder", "prior")
+
+
+def _saved_stage(cfg: TrainConfig) -> str | None:
+    """The stage of the run in ``cfg.out`` (for --resume without --stage)."""
+    from .checkpoint import read_checkpoint
+
+    last = Path(cfg.out) / "last.pt"
+    if not last.exists():
+        return None
+    return (read_checkpoint(last).get("train_config") or {}).get("stage", "autoencoder")
+
+
 def train(cfg: TrainConfig, resume: bool = False, backbone=None,
           max_steps_this_call: int | None = None, changes: dict | None = None) -> TrainResult:
     """Run (or resume) training as configured; returns where it stopped.
@@ -493,6 +510,12 @@ def train(cfg: TrainConfig, resume: bool = False, backbone=None,
     ``resume``, the settings given again (see ``resumed_config``); default: ``cfg``'s
     steps and threads.
     """
+    if cfg.stage not in STAGES:
+        raise MclipError(f"--stage {cfg.stage}: choose {' or '.join(STAGES)}")
+    if cfg.stage == "prior" or (resume and _saved_stage(cfg) == "prior"):
+        from .train_prior import train_prior
+
+        return train_prior(cfg, resume, backbone, max_steps_this_call, changes)
     d = dist_from_env()
     if d.enabled and not torch.distributed.is_initialized():
         gpu = cfg.device in ("auto", "cuda") and torch.cuda.is_available()

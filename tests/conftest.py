@@ -27,3 +27,18 @@ def tiny_engine(tiny_checkpoint):
     from mclip import Engine
 
     return Engine(tiny_checkpoint, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_prior_checkpoint(tiny_checkpoint, tmp_path_factory):
+    """The tiny checkpoint with a latent sampler fitted to its training pairs."""
+    from tiny_model import add_tiny_prior
+
+    return add_tiny_prior(tiny_checkpoint, tmp_path_factory.mktemp("tiny-prior") / "tiny-prior.pt")
+
+
+@pytest.fixture(scope="session")
+def tiny_prior_engine(tiny_prior_checkpoint):
+    from mclip import Engine
+
+    return Engine(tiny_prior_checkpoint, device="cpu")

@@ -117,3 +117,32 @@ def train_tiny_checkpoint(path: Path, steps: int = 200, seed: int = 0) -> Path:
         opt.step()
     model.eval()
     return save_checkpoint(path, model, cfg, step=steps)
+
+
+def add_tiny_prior(checkpoint: Path, path: Path, steps: int = 400, seed: int = 0) -> Path:
+    """The tiny checkpoint plus a latent sampler (``mclip.prior``, width 64, 2 blocks)
+    fitted to its (text latent, motion latent) pairs of ``training_set()``. The tiny
+    model gives the variants of a text nearly one latent, so its takes differ little:
+    the plumbing is tested here, the variety on the shipped model."""
+    from mclip.backbones import load_backbone
+    from mclip.checkpoint import load_checkpoint, save_checkpoint
+    from mclip.prior import LatentPrior, PriorConfig
+    from mclip.representation import motion_to_features
+
+    torch.manual_seed(seed)
+    model, cfg, meta = load_checkpoint(checkpoint)
+    data = training_set()
+    x = torch.stack([motion_to_features(m.poses, m.trans) for m, _ in data])
+    with torch.no_grad():
+        z = model.encode(x)
+        c = model.text_latent(torch.as_tensor(load_backbone("minilm").encode_text([t for _, t in data])))
+    pcfg = PriorConfig(latent_dim=cfg.latent_dim, width=64, depth=2, sample_steps=8, guidance=1.5)
+    prior = LatentPrior(pcfg)
+    opt = torch.optim.AdamW(prior.parameters(), lr=2e-3)
+    for _ in range(steps):
+        idx = torch.randint(0, len(data), (64,))
+        loss = prior.loss(z[idx], c[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return save_checkpoint(path, model, cfg, step=meta["step"], prior=prior.eval(), prior_cfg=pcfg)
