@@ -62,6 +62,8 @@ class EvalConfig:
     interp_steps: int = 7         # points on each path, endpoints included (>= 5)
     sections: tuple[str, ...] = SECTIONS
     device: str | None = None
+    takes: int = 4                # text2motion: takes per prompt for the spread rows ...
+    takes_prompts: int = 64       # ... over this many prompts
 
 
 # ---------------------------------------------------------------- model + text backbone
@@ -437,17 +439,27 @@ def _prompt_count(cfg: EvalConfig, available: int) -> int:
     return min(available, max(cfg.n, cfg.group_size))
 
 
+def _latents(eng, prompts: list[str], sampler: str, seed: int, takes: int = 1) -> torch.Tensor:
+    """(P * takes, D) latents text2motion decodes for ``prompts``, prompt by prompt
+    (``Engine.text_latents``; the direct path's takes are all the prompt's direction)."""
+    if sampler == "direct":
+        return eng.embed_texts(prompts).repeat_interleave(takes, dim=0)
+    return eng.text_latents(prompts, takes=takes, seed=seed, sampler=sampler)
+
+
 def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
-                 rng: np.random.Generator, tick) -> dict:
-    """Generate from held-out prompts (the split's texts), re-encode, score retrieval
-    and plausibility."""
+                 rng: np.random.Generator, tick, sampler: str = "direct") -> dict:
+    """Generate from held-out prompts (the split's texts) with ``sampler`` ("direct" or
+    "prior", see ``Engine.text_latents``), re-encode, score retrieval, plausibility,
+    liveliness and the spread of several takes."""
     prompts = list(clips.all_texts)
     order = rng.permutation(len(prompts))[: _prompt_count(cfg, len(prompts))]
     prompts = [prompts[i] for i in order]
     texts, gen_z, gen_joints = [], [], []
     for sl in _batches(len(prompts), cfg.batch_size):
         e = eng.embed_texts(prompts[sl])      # (B, D)
-        x_gen = eng.model.decode(e, eng.frames)                      # (B, T, 25, 6)
+        z = _latents(eng, prompts[sl], sampler, cfg.seed)
+        x_gen = eng.model.decode(z, eng.frames)                      # (B, T, 25, 6)
         gen_z.append(eng.model.encode(x_gen).cpu())
         gen_joints.append(_joints(x_gen).cpu())
         texts.append(e.cpu())
@@ -461,6 +473,7 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
     gen_speed = float(M.body_speed(gen).mean())
     return {
         "n": len(prompts),
+        "sampler": sampler,
         # scored in whole groups: 1 true prompt + group_size - 1 others
         "r_precision": {"n": (len(prompts) // cfg.group_size) * cfg.group_size,
                         "group_size": cfg.group_size, "top1": rp[1], "top3": rp[3]},
@@ -475,7 +488,33 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
         "stepping": _stepping_report(M.travel_speed(gen).numpy(), M.foot_speed(gen).numpy(),
                                      real["travel"], real["foot_speed_m_s"]),
         "families": _prompt_family_report(gen, prompts, clips),
+        "spread": _spread_report(eng, prompts[: cfg.takes_prompts], clips, real_joints, sampler, cfg),
     }
+
+
+def _spread_report(eng, prompts: list[str], clips: _Clips, real_joints: torch.Tensor,
+                   sampler: str, cfg: EvalConfig) -> dict:
+    """How varied are the takes? ``cfg.takes`` takes of each prompt, decoded (canonical
+    frame, root travel included; metres):
+    - "takes": mean distance between two takes of one prompt (multimodality), against
+      two real clips of one action (any phrasing or style: the spread a text may have
+      at most);
+    - "prompts": mean distance between the first takes of different prompts (diversity),
+      against the evaluated real clips."""
+    K = cfg.takes
+    z = _latents(eng, prompts, sampler, cfg.seed, takes=K)
+    gen = torch.cat([_joints(eng.model.decode(z[sl], eng.frames)).cpu()
+                     for sl in _batches(z.shape[0], cfg.batch_size)]).reshape(len(prompts), K, *real_joints.shape[1:])
+    takes = float(np.nanmean([M.mean_pairwise_distance_m(g) for g in gen]))
+    by_action: dict[str, list[int]] = {}
+    for i, a in enumerate(clips.actions):
+        by_action.setdefault(a, []).append(i)
+    groups = [idx[:K] for idx in by_action.values() if len(idx) >= 2]
+    real_takes = float(np.mean([M.mean_pairwise_distance_m(real_joints[g]) for g in groups])) if groups else float("nan")
+    return {"n_prompts": len(prompts), "takes_per_prompt": K,
+            "takes_m": {"generated": takes, "real": real_takes, "n_real_groups": len(groups)},
+            "prompts_m": {"generated": M.mean_pairwise_distance_m(gen[:, 0]),
+                          "real": M.mean_pairwise_distance_m(real_joints[: len(prompts)])}}
 
 
 def _prompt_family_report(gen: torch.Tensor, prompts: list[str], clips: _Clips) -> dict:
@@ -636,8 +675,13 @@ def evaluate(
         if "classification" in cfg.sections:
             done("classification", _classification(eng, clips, z, info, cfg))
         if "text2motion" in cfg.sections:
-            tick = bar.stage("text2motion", n_prompts)
-            done("text2motion", _text2motion(eng, clips, real, cfg, _rng(cfg.seed, "text2motion"), tick))
+            # the engine's own sampler first; with a latent sampler, the paper's direct
+            # path beside it ("text2motion_direct"), on the same prompts
+            samplers = ["prior", "direct"] if getattr(eng, "prior", None) is not None else ["direct"]
+            for sampler in samplers:
+                tick = bar.stage(f"text2motion ({sampler})", n_prompts)
+                done("text2motion" if sampler == samplers[0] else "text2motion_direct",
+                     _text2motion(eng, clips, real, cfg, _rng(cfg.seed, "text2motion"), tick, sampler))
         if "interpolation" in cfg.sections:
             tick = bar.stage("interpolation", cfg.interp_steps)
             done("interpolation", _interpolation(eng, z, cfg, _rng(cfg.seed, "interpolation"), tick))

@@ -580,3 +580,35 @@ def test_text2motion_retrieval_of_a_perfect_and_a_forgetful_model(eval_data):
     assert fam["locomotion"]["foot_speed_m_s"]["generated"] == 0.0
     assert fam["locomotion"]["foot_speed_m_s"]["real"] > 0.1
     assert fam["arm actions"]["wrist_speed_m_s"]["ratio"] == 0.0
+    # one still pose for every prompt and take: no spread at all, where real clips differ
+    sp = t2m["spread"]
+    assert sp["takes_m"]["generated"] == 0.0 and sp["prompts_m"]["generated"] == 0.0
+    assert sp["takes_m"]["real"] > 0.05 and sp["prompts_m"]["real"] > 0.05
+
+
+def test_pairwise_distance_of_known_offsets():
+    from mclip.eval.metrics import mean_pairwise_distance_m
+
+    base = torch.zeros(1, 10, 24, 3)
+    three = torch.cat([base, base + torch.tensor([0.3, 0.0, 0.0]), base + torch.tensor([0.0, 0.4, 0.0])])
+    # pairs: 0.3, 0.4 and 0.5 m apart at every joint and frame
+    assert mean_pairwise_distance_m(three) == pytest.approx(0.4)
+    assert np.isnan(mean_pairwise_distance_m(base))
+
+
+def test_a_sampler_is_scored_beside_the_direct_path(tiny_prior_engine, eval_data, tmp_path, capsys):
+    from mclip.evaluate import EvalConfig, evaluate
+    from mclip.eval.report import results_table
+
+    cfg = EvalConfig(sections=("text2motion",), takes=3, takes_prompts=8)
+    res = evaluate(tiny_prior_engine, eval_data, n=32, config=cfg)
+    assert res["text2motion"]["sampler"] == "prior" and res["text2motion_direct"]["sampler"] == "direct"
+    assert res["text2motion_direct"]["spread"]["takes_m"]["generated"] == 0.0
+    assert res["text2motion"]["spread"]["takes_m"]["generated"] > 0.0
+    assert res["text2motion"]["spread"]["n_prompts"] == 8
+    from rich.console import Console
+
+    console = Console(width=160, record=True)
+    console.print(results_table(res))
+    text = console.export_text()
+    assert "direct path" in text and "text2motion sampler: prior" in text

@@ -192,3 +192,16 @@ def body_speed(joints: torch.Tensor, fps: float = 30.0) -> torch.Tensor:
     """
     rel = joints - joints[..., :1, :]
     return (rel[:, 1:] - rel[:, :-1]).norm(dim=-1).mean(dim=(1, 2)) * fps
+
+
+def mean_pairwise_distance_m(joints: torch.Tensor) -> float:
+    """(K, T, J, 3) motions, metres -> the mean over all pairs (a, b), a < b, of their
+    mean per-joint, per-frame Euclidean distance (m); nan for K < 2. The spread of a set
+    of motions: 0 when they are all one motion."""
+    K = joints.shape[0]
+    if K < 2:
+        return float("nan")
+    flat = joints.reshape(K, -1, 3).double()
+    d = (flat[:, None] - flat[None]).norm(dim=-1).mean(-1)        # (K, K)
+    a, b = torch.triu_indices(K, K, offset=1)
+    return float(d[a, b].mean())

@@ -57,6 +57,10 @@ TABLE_ROWS: list[tuple[str, str, str, str]] = [
     ("text2motion", "families.jumps.ankle_peak_m.ratio", "jump prompts: ankle peak, generated / real", ""),
     ("text2motion", "families.arm actions.wrist_reach_m.ratio", "arm prompts: wrist reach, generated / real", ""),
     ("text2motion", "families.arm actions.wrist_speed_m_s.ratio", "arm prompts: wrist speed, generated / real", ""),
+    ("text2motion", "spread.takes_m.generated", "two takes of one prompt: distance, generated", "m"),
+    ("text2motion", "spread.takes_m.real", "two real clips of one action: distance", "m"),
+    ("text2motion", "spread.prompts_m.generated", "different prompts: distance, generated", "m"),
+    ("text2motion", "spread.prompts_m.real", "different real clips: distance", "m"),
     ("interpolation", "step_mpjpe_mm", "mean step between neighbours", "mm"),
     ("interpolation", "max_step_ratio", "largest / mean step (1 = even)", ""),
     ("interpolation", "step_cv", "step size coeff. of variation", ""),
@@ -113,18 +117,31 @@ def results_table(results: dict):
     from rich.table import Table
 
     meta = results.get("meta", {})
-    title = escape(f"mclip eval - {meta.get('data', '?')} [{meta.get('split', '?')} split]")
+    title = f"mclip eval - {meta.get('data', '?')} [{meta.get('split', '?')} split]"
+    sampler = lookup(results, "text2motion", "sampler")
+    if sampler:
+        title += f", text2motion sampler: {sampler}"
+    title = escape(title)
     table = Table(title=title)
     table.add_column("section", style="cyan")
     table.add_column("metric")
+    # with a latent sampler, text2motion is scored twice: sampled, and the direct path
+    # (paper 4.2) in a column beside it
+    direct = "text2motion_direct" in results
     table.add_column("value", justify="right", style="bold")
+    if direct:
+        table.add_column("direct path", justify="right")
     table.add_column("n", justify="right", style="dim")
     for section, key, label, unit in TABLE_ROWS:
         value = lookup(results, section, key)
         if value is None:
             continue
         n = _count_of(results, section, key)
-        table.add_row(section, label, format_value(value, unit), "" if n is None else str(n))
+        cells = [section, label, format_value(value, unit)]
+        if direct:
+            cells.append(format_value(lookup(results, "text2motion_direct", key), unit)
+                         if section == "text2motion" else "")
+        table.add_row(*cells, "" if n is None else str(n))
     return table
 
 
