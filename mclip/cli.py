@@ -451,6 +451,8 @@ def text2motion_cmd(
     temperature: Optional[float] = typer.Option(None, "--temperature", help="With the sampler: scale of its "
                                                 "starting noise (below 1: takes nearer the typical one). "
                                                 "[default: 1]"),
+    sample_steps: Optional[int] = typer.Option(None, "--sample-steps", help="With the sampler: its Euler "
+                                               "steps (fewer: faster, coarser). [default: the sampler's]"),
     variation: float = typer.Option(
         0.0, "--variation", help="With --sampler direct: turn each prompt's latent this far (0..1) towards a "
                                  "random direction for a different take."),
@@ -508,7 +510,7 @@ def text2motion_cmd(
 
         seed = secrets.randbelow(2 ** 31)
     opts = dict(frames=frames, seed=seed, variation=variation, extend=extend, sampler=used,
-                takes=num_samples, guidance=guidance, temperature=temperature)
+                takes=num_samples, guidance=guidance, temperature=temperature, steps=sample_steps)
     info = {"sampler": used, "seed": seed, "num_samples": num_samples}
     if not folder:
         from .outputs import write_grid, write_set
@@ -872,6 +874,10 @@ def eval_cmd(
                                        help="Comma-separated sections to run: reconstruction, "
                                             "classification, text2motion, interpolation."),
     steps: int = typer.Option(7, "--steps", help="Interpolation points per pair, endpoints included (>= 5)."),
+    guidance: Optional[float] = typer.Option(None, "--guidance", help="text2motion with a sampler: its "
+                                             "guidance scale. [default: the sampler's]"),
+    sample_steps: Optional[int] = typer.Option(None, "--sample-steps", help="text2motion with a sampler: "
+                                               "its Euler steps. [default: the sampler's]"),
     device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
     json_out: Optional[Path] = typer.Option(None, "--json",
                                             help="Also write the results to this JSON file (atomic; "
@@ -890,7 +896,8 @@ def eval_cmd(
     sections = SECTIONS if only is None else tuple(s.strip() for s in only.split(",") if s.strip())
     if json_out is not None and json_out.is_dir():
         raise MclipError(f"{json_out}: is a directory, expected a .json file name")
-    cfg = EvalConfig(labels=labels, interp_steps=steps, sections=sections, device=device)
+    cfg = EvalConfig(labels=labels, interp_steps=steps, sections=sections, device=device,
+                     guidance=guidance, sample_steps=sample_steps)
     save = (lambda res: write_json(res, json_out)) if json_out is not None else None
     results = evaluate(weights, data, split=split, n=n, seed=seed, config=cfg,
                        progress=True, on_section=save)

@@ -64,6 +64,8 @@ class EvalConfig:
     device: str | None = None
     takes: int = 4                # text2motion: takes per prompt for the spread rows ...
     takes_prompts: int = 64       # ... over this many prompts
+    guidance: float | None = None     # the sampler's guidance and steps (None: its own)
+    sample_steps: int | None = None
 
 
 # ---------------------------------------------------------------- model + text backbone
@@ -439,12 +441,13 @@ def _prompt_count(cfg: EvalConfig, available: int) -> int:
     return min(available, max(cfg.n, cfg.group_size))
 
 
-def _latents(eng, prompts: list[str], sampler: str, seed: int, takes: int = 1) -> torch.Tensor:
+def _latents(eng, prompts: list[str], sampler: str, cfg: "EvalConfig", takes: int = 1) -> torch.Tensor:
     """(P * takes, D) latents text2motion decodes for ``prompts``, prompt by prompt
     (``Engine.text_latents``; the direct path's takes are all the prompt's direction)."""
     if sampler == "direct":
         return eng.embed_texts(prompts).repeat_interleave(takes, dim=0)
-    return eng.text_latents(prompts, takes=takes, seed=seed, sampler=sampler)
+    return eng.text_latents(prompts, takes=takes, seed=cfg.seed, sampler=sampler,
+                            guidance=cfg.guidance, steps=cfg.sample_steps)
 
 
 def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
@@ -458,7 +461,7 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
     texts, gen_z, gen_joints = [], [], []
     for sl in _batches(len(prompts), cfg.batch_size):
         e = eng.embed_texts(prompts[sl])      # (B, D)
-        z = _latents(eng, prompts[sl], sampler, cfg.seed)
+        z = _latents(eng, prompts[sl], sampler, cfg)
         x_gen = eng.model.decode(z, eng.frames)                      # (B, T, 25, 6)
         gen_z.append(eng.model.encode(x_gen).cpu())
         gen_joints.append(_joints(x_gen).cpu())
@@ -489,7 +492,62 @@ def _text2motion(eng, clips: _Clips, real_joints: torch.Tensor, cfg: EvalConfig,
                                      real["travel"], real["foot_speed_m_s"]),
         "families": _prompt_family_report(gen, prompts, clips),
         "spread": _spread_report(eng, prompts[: cfg.takes_prompts], clips, real_joints, sampler, cfg),
+        "abstract_prompts": _abstract_report(eng, clips, real_joints, sampler, cfg),
     }
+
+
+# Prompts that name no action of the corpus, and the actions a reader would expect
+# (issue #13). Scored only on data whose split has those actions.
+ABSTRACT_PROMPTS = {
+    "couch": ("sit_down", "sit", "lie_down"),
+    "kangaroo": ("hop", "jump_forward", "jump_in_place", "skip"),
+    "boxing": ("boxing", "punch", "hook"),
+    "hello!": ("wave_right", "wave_left", "wave_both"),
+    "a soccer player": ("kick_front", "kick_side", "run", "jog"),
+    "a bird": ("flap",),
+    "in the pool": ("swim",),
+    "applause": ("clap",),
+}
+
+
+def _base_action(action: str) -> str:
+    """A layered action's first part ("walk+wave_right" -> "walk")."""
+    return action.split("+")[0]
+
+
+def _abstract_report(eng, clips: _Clips, real_joints: torch.Tensor, sampler: str, cfg: EvalConfig) -> dict:
+    """Do prompts that name no corpus action land on the related one? Each of
+    ``ABSTRACT_PROMPTS`` gets ``cfg.takes`` takes; a take is labelled by its nearest real
+    clip among the evaluated ones (mean joint distance in the canonical frame: the
+    model plays no part in the label) and hits when that clip's action is one of the
+    prompt's. "nn_real" is the same nearest-neighbour labelling of each real clip by the
+    others (leave one out): how far the labelling itself can be trusted."""
+    actions = [_base_action(a) for a in clips.actions]
+    present = set(actions)
+    prompts = {p: rel for p, rel in ABSTRACT_PROMPTS.items() if present & set(rel)}
+    if not prompts:
+        return {"n_prompts": 0}
+    K = cfg.takes
+    z = _latents(eng, list(prompts), sampler, cfg, takes=K)
+    gen = _joints(eng.model.decode(z, eng.frames)).cpu()                  # (P * K, T, 24, 3)
+    real = real_joints.reshape(real_joints.shape[0], -1, 3).double()
+
+    def nearest(x: torch.Tensor, exclude_self: bool = False) -> torch.Tensor:
+        d = (x.reshape(x.shape[0], -1, 3).double()[:, None] - real[None]).norm(dim=-1).mean(-1)
+        if exclude_self:
+            d.fill_diagonal_(float("inf"))
+        return d.argmin(dim=1)
+
+    nn = nearest(gen)
+    per = {}
+    for i, (p, rel) in enumerate(prompts.items()):
+        got = [actions[j] for j in nn[i * K:(i + 1) * K].tolist()]
+        per[p] = {"hits": sum(a in rel for a in got), "takes": K, "nearest_actions": got}
+    loo = nearest(real_joints, exclude_self=True)
+    return {"n": K * len(prompts), "n_prompts": len(prompts), "takes_per_prompt": K,
+            "hit_rate": sum(v["hits"] for v in per.values()) / (K * len(prompts)),
+            "nn_real": float(np.mean([actions[j] == actions[i] for i, j in enumerate(loo.tolist())])),
+            "prompts": per}
 
 
 def _spread_report(eng, prompts: list[str], clips: _Clips, real_joints: torch.Tensor,
@@ -502,7 +560,7 @@ def _spread_report(eng, prompts: list[str], clips: _Clips, real_joints: torch.Te
     - "prompts": mean distance between the first takes of different prompts (diversity),
       against the evaluated real clips."""
     K = cfg.takes
-    z = _latents(eng, prompts, sampler, cfg.seed, takes=K)
+    z = _latents(eng, prompts, sampler, cfg, takes=K)
     gen = torch.cat([_joints(eng.model.decode(z[sl], eng.frames)).cpu()
                      for sl in _batches(z.shape[0], cfg.batch_size)]).reshape(len(prompts), K, *real_joints.shape[1:])
     takes = float(np.nanmean([M.mean_pairwise_distance_m(g) for g in gen]))

@@ -61,6 +61,8 @@ TABLE_ROWS: list[tuple[str, str, str, str]] = [
     ("text2motion", "spread.takes_m.real", "two real clips of one action: distance", "m"),
     ("text2motion", "spread.prompts_m.generated", "different prompts: distance, generated", "m"),
     ("text2motion", "spread.prompts_m.real", "different real clips: distance", "m"),
+    ("text2motion", "abstract_prompts.hit_rate", "abstract prompts: nearest real clip is a related action", "%"),
+    ("text2motion", "abstract_prompts.nn_real", "  (the same labelling of real clips by real clips)", "%"),
     ("interpolation", "step_mpjpe_mm", "mean step between neighbours", "mm"),
     ("interpolation", "max_step_ratio", "largest / mean step (1 = even)", ""),
     ("interpolation", "step_cv", "step size coeff. of variation", ""),
