@@ -29,7 +29,7 @@ import random
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -615,7 +615,8 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
         # the init weights bring their own text_mean (and feature statistics)
         init = read_checkpoint(cfg.init, device)
         init_cfg = checkpoint_config(init, cfg.init)
-        if init_cfg == mcfg:
+        if replace(init_cfg, smooth_output=mcfg.smooth_output) == mcfg:
+            # the same weights (the output low-pass has none; it may be switched on here)
             model.load_state_dict(checkpoint_weights(init, cfg.init))
         elif can_upgrade(init_cfg, mcfg):
             # the paper's form into the dynamics form, same function (mclip.upgrade)

@@ -247,3 +247,36 @@ def test_scale_latent_feeds_the_decoder_unit_variance_components():
     old = {k: v for k, v in cfg.to_dict().items() if k != "scale_latent"}
     assert ModelConfig.from_dict(old).scale_latent is False
     assert load_model_config("default-cpu").scale_latent is True
+
+
+def test_lowpass_keeps_a_gait_and_removes_frame_jitter():
+    from mclip.model import lowpass_time
+
+    t = torch.arange(60, dtype=torch.float64) / 30.0                       # 2 s at 30 fps
+    gait = torch.sin(2 * math.pi * 1.0 * t) + 0.5 * torch.sin(2 * math.pi * 3.0 * t + 1.0)
+    jitter = 0.3 * torch.cos(math.pi * torch.arange(60, dtype=torch.float64))  # 15 Hz, frame to frame
+    x = (gait + jitter).reshape(1, 60, 1, 1).float()
+    y = lowpass_time(x, 20)[0, :, 0, 0].double()                         # keeps <= 4.75 Hz
+    # the 15 Hz jitter is gone and the 1 + 3 Hz gait stays, away from the window's ends
+    inner = slice(6, 54)
+    assert (y - gait)[inner].abs().max() < 0.08 and (y - gait).abs().mean() < 0.05
+    assert (x[0, :, 0, 0].double() - gait).abs().mean() > 0.25
+    torch.testing.assert_close(lowpass_time(x, 60), x)
+
+
+def test_smooth_output_low_passes_every_decoded_length():
+    cfg = ModelConfig(d_model=32, enc_layers=1, dec_layers=1, heads=2, ff_size=64, latent_dim=16,
+                      dropout=0.0, smooth_output=10)
+    torch.manual_seed(0)
+    model = MotionCLIP(cfg).eval()
+    z = torch.randn(2, 16)
+    from scipy.fft import dct
+
+    for T, k in ((60, 10), (120, 20)):                  # the same cut-off frequency
+        y = model.decode(z, T).detach().double().numpy()                    # (2, T, 25, 6)
+        coef = dct(y, type=2, norm="ortho", axis=1)
+        # scipy's DCT-II: nothing past the first k cosines, and something in them
+        assert np.abs(coef[:, k:]).max() < 1e-4 * np.abs(coef[:, :k]).max()
+        assert np.abs(coef[:, 1:k]).max() > 1e-3
+    with pytest.raises(MclipError, match="smooth_output must be"):
+        ModelConfig(smooth_output=-1)
