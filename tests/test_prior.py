@@ -19,7 +19,8 @@ from tiny_model import TEXTS
 torch.set_num_threads(1)
 
 
-def test_sampler_learns_a_two_mode_conditional_that_a_mean_cannot():
+@pytest.mark.parametrize("time_power", [1.0, 3.0])
+def test_sampler_learns_a_two_mode_conditional_that_a_mean_cannot(time_power):
     # Text A's motions lie at u1 or u2 (half each), text B's at u3. A model of the mean
     # would return normalize(u1 + u2) for A (cosine 0.71 with each); the sampler must
     # land on one mode or the other, both often, and B on u3.
@@ -27,7 +28,7 @@ def test_sampler_learns_a_two_mode_conditional_that_a_mean_cannot():
     D = 8
     u = torch.linalg.qr(torch.randn(D, D))[0].T           # orthonormal rows
     cA, cB = u[5], u[6]
-    prior = LatentPrior(PriorConfig(latent_dim=D, width=64, depth=2, cond_dropout=0.1))
+    prior = LatentPrior(PriorConfig(latent_dim=D, width=64, depth=2, cond_dropout=0.1, time_power=time_power))
     opt = torch.optim.AdamW(prior.parameters(), lr=2e-3)
     for _ in range(700):
         a = torch.rand(128) < 0.5                            # text A or B
@@ -46,6 +47,39 @@ def test_sampler_learns_a_two_mode_conditional_that_a_mean_cannot():
     share = (cos_a[:, 0] > cos_a[:, 1]).float().mean()
     assert 0.25 < share < 0.75
     assert ((zb @ u[2]) > 0.9).float().mean() > 0.9
+
+
+def _fit(prior, z, c, steps=500):
+    opt = torch.optim.AdamW(prior.parameters(), lr=2e-3)
+    for _ in range(steps):
+        i = torch.randint(0, z.shape[0], (128,))
+        loss = prior.loss(z[i] + 0.02 * torch.randn(128, z.shape[1]), c[i])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return prior.eval()
+
+
+def test_condition_noise_pools_the_motions_of_nearby_texts():
+    # Two nearby texts (cosine 0.9), one motion latent each, as in a corpus whose texts
+    # are all distinct. Without condition noise text A's takes are all A's latent; with
+    # it they spread over both texts' motions. A far text C stays its own.
+    torch.manual_seed(0)
+    D = 8
+    u = torch.linalg.qr(torch.randn(D, D))[0].T
+    cA, cB, cC = u[5], 0.9 * u[5] + (1 - 0.81) ** 0.5 * u[6], u[7]
+    z = torch.stack([u[0], u[1], u[2]])
+    c = torch.stack([cA, cB, cC])
+    g = torch.Generator().manual_seed(1)
+    share = {}
+    for noise in (0.0, 0.4):
+        torch.manual_seed(0)
+        prior = _fit(LatentPrior(PriorConfig(latent_dim=D, width=64, depth=2, cond_noise=noise)), z, c)
+        za = prior.sample(cA.expand(200, D), torch.randn(200, D, generator=g), steps=32, guidance=1.0)
+        zc = prior.sample(cC.expand(200, D), torch.randn(200, D, generator=g), steps=32, guidance=1.0)
+        share[noise] = float(((za @ u[1]) > (za @ u[0])).float().mean())     # A's takes on B's motion
+        assert ((zc @ u[2]) > 0.9).float().mean() > 0.9
+    assert share[0.0] < 0.1 and 0.2 < share[0.4] < 0.8
 
 
 def test_sampling_is_a_function_of_its_noise():
