@@ -107,6 +107,9 @@ class _Clips:
     text_liveliness: dict[str, dict[str, float]] = field(default_factory=dict)
     text_family: dict[str, str | None] = field(default_factory=dict)   # per text, its clips' family
     split_actions: list[str] = field(default_factory=list)  # every distinct action of the split
+    # mean distance (m) between two clips of the split that share one text, over the
+    # texts that have several (nan when none): what several takes of one prompt may differ by
+    same_text_spread_m: float = float("nan")
 
 
 def _read_info(data_dir: Path) -> dict:
@@ -163,8 +166,23 @@ def _load_clips(data_dir: Path, cfg: EvalConfig, rng: np.random.Generator) -> tu
         text_liveliness=_text_liveliness(ds) if "text2motion" in cfg.sections else {},
         text_family=_text_families(ds) if "text2motion" in cfg.sections else {},
         split_actions=sorted({a for a in ds.actions if a}),
+        same_text_spread_m=_same_text_spread(ds, cfg.takes) if "text2motion" in cfg.sections else float("nan"),
     )
     return clips, info
+
+
+def _same_text_spread(ds, k: int, most: int = 256) -> float:
+    """Mean pairwise distance (m, ``metrics.mean_pairwise_distance_m``) between up to k
+    clips sharing one text, averaged over (at most ``most``, in split order) texts of a
+    ``ClipDataset`` with two clips or more; nan when no text has two."""
+    per_text: dict[str, list[int]] = {}
+    for i, t in enumerate(ds.texts):
+        for phrasing in ([t] if isinstance(t, str) else t):
+            per_text.setdefault(phrasing, []).append(i)
+    groups = [ix[:k] for ix in per_text.values() if len(ix) >= 2][:most]
+    if not groups:
+        return float("nan")
+    return float(np.mean([M.mean_pairwise_distance_m(_joints(ds.features[g])) for g in groups]))
 
 
 def _text_liveliness(ds) -> dict[str, dict[str, float]]:
@@ -555,8 +573,9 @@ def _spread_report(eng, prompts: list[str], clips: _Clips, real_joints: torch.Te
     """How varied are the takes? ``cfg.takes`` takes of each prompt, decoded (canonical
     frame, root travel included; metres):
     - "takes": mean distance between two takes of one prompt (multimodality), against
-      two real clips of one action (any phrasing or style: the spread a text may have
-      at most);
+      two real clips of one text ("real", the split's texts with several clips) and two
+      real clips of one action ("real_same_action": any phrasing or style, an upper
+      bound for a prompt);
     - "prompts": mean distance between the first takes of different prompts (diversity),
       against the evaluated real clips."""
     K = cfg.takes
@@ -570,7 +589,8 @@ def _spread_report(eng, prompts: list[str], clips: _Clips, real_joints: torch.Te
     groups = [idx[:K] for idx in by_action.values() if len(idx) >= 2]
     real_takes = float(np.mean([M.mean_pairwise_distance_m(real_joints[g]) for g in groups])) if groups else float("nan")
     return {"n_prompts": len(prompts), "takes_per_prompt": K,
-            "takes_m": {"generated": takes, "real": real_takes, "n_real_groups": len(groups)},
+            "takes_m": {"generated": takes, "real": clips.same_text_spread_m,
+                        "real_same_action": real_takes, "n_action_groups": len(groups)},
             "prompts_m": {"generated": M.mean_pairwise_distance_m(gen[:, 0]),
                           "real": M.mean_pairwise_distance_m(real_joints[: len(prompts)])}}
 

@@ -583,7 +583,8 @@ def test_text2motion_retrieval_of_a_perfect_and_a_forgetful_model(eval_data):
     # one still pose for every prompt and take: no spread at all, where real clips differ
     sp = t2m["spread"]
     assert sp["takes_m"]["generated"] == 0.0 and sp["prompts_m"]["generated"] == 0.0
-    assert sp["takes_m"]["real"] > 0.05 and sp["prompts_m"]["real"] > 0.05
+    assert sp["takes_m"]["real_same_action"] > 0.05 and sp["prompts_m"]["real"] > 0.05
+    assert np.isnan(sp["takes_m"]["real"])        # every text here has one clip
 
 
 def test_pairwise_distance_of_known_offsets():
@@ -612,3 +613,17 @@ def test_a_sampler_is_scored_beside_the_direct_path(tiny_prior_engine, eval_data
     console.print(results_table(res))
     text = console.export_text()
     assert "direct path" in text and "text2motion sampler: prior" in text
+
+
+def test_same_text_spread_of_known_offsets():
+    from types import SimpleNamespace
+
+    from mclip.evaluate import _same_text_spread
+    from mclip.representation import to_features
+
+    R = torch.eye(3).expand(3, 60, 24, 3, 3)
+    tr = torch.zeros(3, 60, 3)
+    tr[1, :, 0] = 0.3                           # the same pose, 0.3 m to the side
+    ds = SimpleNamespace(texts=["wave", "wave", "jump"], features=to_features(R, tr))
+    assert _same_text_spread(ds, k=4) == pytest.approx(0.3, abs=1e-5)
+    assert np.isnan(_same_text_spread(SimpleNamespace(texts=["a", "b"], features=ds.features[:2]), k=4))
