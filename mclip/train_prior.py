@@ -141,6 +141,8 @@ def train_prior(cfg, resume: bool = False, backbone=None, max_steps_this_call: i
     prior = LatentPrior(pcfg).to(device)
     optimizer = torch.optim.AdamW(prior.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
                                   betas=(0.9, cfg.adam_beta2))
+    if pcfg.whiten and state is None:
+        prior.set_latent_stats(train_z)
     step = 0
     if state is not None:
         prior.load_state_dict(checkpoint_prior(state, last)[0])

@@ -94,6 +94,18 @@ def test_sampling_is_a_function_of_its_noise():
     torch.testing.assert_close(prior.sample(c[2:3], n1[2:3]), a[2:3], atol=1e-5, rtol=0)
 
 
+def test_whitening_makes_the_latents_unit_covariance_and_inverts():
+    torch.manual_seed(0)
+    prior = LatentPrior(PriorConfig(latent_dim=6, width=16, depth=1, whiten=True))
+    z = torch.randn(2000, 6) * torch.tensor([3.0, 1.0, 0.5, 0.2, 0.1, 0.05]) + torch.tensor([4.0, 0, 0, 0, 0, 0])
+    prior.set_latent_stats(z)
+    x = prior.to_model_space(z).double().numpy()
+    np.testing.assert_allclose(np.cov(x.T), np.eye(6), atol=1e-4)      # numpy's covariance
+    np.testing.assert_allclose(x.mean(0), np.zeros(6), atol=1e-5)
+    unit = torch.nn.functional.normalize(z, dim=-1)
+    torch.testing.assert_close(prior.from_model_space(prior.to_model_space(z)), unit, atol=1e-5, rtol=0)
+
+
 def test_prior_config_is_checked():
     with pytest.raises(MclipError, match="cond_dropout"):
         PriorConfig(cond_dropout=1.0)
