@@ -532,7 +532,7 @@ class Engine:
         Rs, ts = windows.stitch(pieces, plan)
         return self._grounded(Rs, ts)
 
-    def compose(self, upper: MotionLike, lower: MotionLike) -> Motion:
+    def compose(self, upper: MotionLike, lower: MotionLike, seed: int = 0) -> Motion:
         """Upper body of one motion on the lower body of another.
 
         Done in joint space, not latent space: the rotations of
@@ -542,10 +542,11 @@ class Engine:
         each body part to subtract, and gives a blend of both whole bodies when the
         parts are not disentangled (our small corpus); swapping local rotations keeps
         both parts exactly and always reads as "wave while walking". Texts are turned
-        into motions first (``text2motion``). The result has ``lower``'s length; a
-        shorter ``upper`` is played forwards and backwards (no jump) to cover it.
+        into motions first (``text2motion``, take 0 of ``seed``). The result has
+        ``lower``'s length; a shorter ``upper`` is played forwards and backwards (no
+        jump) to cover it.
         """
-        mu, ml = (self.text2motion([x])[0] if not (isinstance(x, Motion) or is_motion_ref(x))
+        mu, ml = (self.text2motion([x], seed=seed)[0] if not (isinstance(x, Motion) or is_motion_ref(x))
                   else self.load(x) for x in (upper, lower))
         T = ml.num_frames
         order = _pingpong(mu.num_frames, T)
