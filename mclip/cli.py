@@ -501,8 +501,7 @@ def text2motion_cmd(
         file_set(out)  # a bad extension fails before the model loads
         if len(texts) > 1:
             raise MclipError(f"{out}: {len(texts)} prompts need a folder (-o {out.stem}/)")
-    if num_samples < 1:
-        raise MclipError(f"--num-samples {num_samples}: must be at least 1")
+    _check_sampling(num_samples, guidance, temperature, sample_steps)
     engine = _load_engine(weights, device)
     used = engine.resolve_sampler(sampler)
     if seed is None:      # a fresh take, but one the user can reproduce: the seed is reported
@@ -547,6 +546,20 @@ def text2motion_cmd(
                                      render_fps=fps, name=name)
                 update(len(batch.items))
     _report(written + [out / "index.json"], as_json, {"count": len(batch.items), **info})
+
+
+def _check_sampling(num_samples: int, guidance: Optional[float], temperature: Optional[float],
+                    sample_steps: Optional[int]) -> None:
+    """text2motion's sampler options in their documented ranges, before the model loads."""
+    import math
+
+    if not 1 <= num_samples <= 100:
+        raise MclipError(f"--num-samples {num_samples}: must be between 1 and 100")
+    for flag, value, top in (("--guidance", guidance, 50.0), ("--temperature", temperature, 10.0)):
+        if value is not None and not (math.isfinite(value) and 0.0 <= value <= top):
+            raise MclipError(f"{flag} {value}: must be between 0 and {top:g}")
+    if sample_steps is not None and not 1 <= sample_steps <= 1000:
+        raise MclipError(f"--sample-steps {sample_steps}: must be between 1 and 1000")
 
 
 def _write_many(motions, out: Path, captions: List[str], names: List[str], fmt: str,

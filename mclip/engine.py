@@ -34,6 +34,7 @@ Joint-position inputs (``.npy``) are turned into rotations by inverse kinematics
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 import zlib
@@ -460,8 +461,9 @@ class Engine:
                 raise MclipError("--variation turns the direct path's latent; with the sampler, "
                                  "takes differ by --seed and spread by --temperature")
             t = self.prior.cfg.temperature if temperature is None else float(temperature)
-            if t < 0 or (guidance is not None and guidance < 0):
-                raise MclipError("--temperature and --guidance must be >= 0")
+            if not (math.isfinite(t) and t >= 0) or (
+                    guidance is not None and not (math.isfinite(guidance) and guidance >= 0)):
+                raise MclipError("--temperature and --guidance must be finite and >= 0")
             out = []
             for i in range(0, z.shape[0], DECODE_BATCH):
                 out.append(self.prior.sample(z[i:i + DECODE_BATCH], t * noise[i:i + DECODE_BATCH],

@@ -280,6 +280,21 @@ def test_cli_takes_grid_and_seed(tiny_prior_checkpoint, tmp_path, capsys):
     assert (tmp_path / "d" / "002-wave-the-right-hand-take2.npz").exists()
 
 
+@pytest.mark.parametrize("args, message", [
+    (["-n", "0"], "--num-samples 0: must be between 1 and 100"),
+    (["--guidance", "nan"], "--guidance nan: must be between 0 and 50"),
+    (["--temperature", "-1"], "--temperature -1.0: must be between 0 and 10"),
+    (["--sample-steps", "0"], "--sample-steps 0: must be between 1 and 1000"),
+])
+def test_cli_sampler_options_are_checked_before_the_model_loads(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as e:
+        cli_main(["text2motion", "walk", *args, "-o", str(tmp_path / "x.npz"), "-w", str(tmp_path / "none.pt")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1      # not the missing weights: checked first
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_cli_sampler_errors_are_one_line(tiny_checkpoint, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         cli_main(["text2motion", "walk", "--sampler", "prior", "-o", str(tmp_path / "x.npz"),
