@@ -7,7 +7,7 @@ path (paper 4.2: the prompt's own direction) measured in the same run, and the w
 ``text2motion`` (latents + decoder) both ways. Medians over ``--runs``.
 
 Checkpoint: ``--weights PATH`` (it must hold a sampler) or the shipped weights; when
-that has no sampler, an untrained one of the shipped config (``mclip/configs/prior.json``)
+that has no sampler, an untrained one of the shipped config (``mclip/configs/prior/default.json``)
 is put beside its auto-encoder: speed does not depend on what the weights learned.
 
     python benchmarks/bench_sampler.py [--weights W] [--threads 1] [--batch 64] [--runs 7]
@@ -51,7 +51,7 @@ def with_sampler(weights: str | None, workdir: Path) -> tuple[Path, str]:
     if "prior" in meta:
         return path, "given" if weights else "shipped"
     torch.manual_seed(0)
-    pcfg = load_prior_config("prior")
+    pcfg = load_prior_config("default")
     pcfg.latent_dim = cfg.latent_dim
     out = save_checkpoint(workdir / "with-prior.pt", model, cfg, prior=LatentPrior(pcfg), prior_cfg=pcfg)
     return out, f"{path.name} + untrained sampler of the shipped config (speed only)"

@@ -246,13 +246,16 @@ def train_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Run folder: last.pt, log.jsonl, samples/, cache/."),
     config: Optional[Path] = typer.Option(None, "--config", help="Training settings file (.json or .toml, "
                                           "TrainConfig keys); flags given here win."),
+    recipe: Optional[str] = typer.Option(None, "--recipe", help="A shipped training recipe by name "
+                                         "(mclip/configs/train/NAME.toml: the stages of the shipped model); "
+                                         "flags given here win."),
     model: Optional[str] = typer.Option(None, "--model", help="Model config: default-cpu, paper, "
                                         "paper-minilm or a JSON file. [default: default-cpu]"),
     stage: Optional[str] = typer.Option(None, "--stage", help="autoencoder (the paper's training) or prior: "
                                         "the latent sampler text2motion draws from, for the trained "
                                         "auto-encoder given by --init (kept frozen). [default: autoencoder]"),
     prior: Optional[str] = typer.Option(None, "--prior", help="With --stage prior: the sampler's config "
-                                        "(mclip/configs) or a JSON file. [default: prior]"),
+                                        "(mclip/configs/prior) or a JSON file. [default: default]"),
     backbone: Optional[str] = typer.Option(None, "--backbone", help="Text backbone the latent is aligned "
                                            "to: minilm or clip. [default: the model config's]"),
     steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps in all (default: --epochs)."),
@@ -296,7 +299,12 @@ def train_cmd(
     --data DIR --out runs/x`. Checkpoints are atomic; Ctrl-C saves one and stops; --resume
     continues exactly where it stopped.
     """
-    from .train import TrainConfig, load_train_config, read_settings_file, train
+    from .train import TrainConfig, load_train_config, read_settings_file, recipe_path, train
+
+    if recipe is not None:
+        if config is not None:
+            raise MclipError("--recipe and --config: give one settings file, not both")
+        config = recipe_path(recipe)
 
     flags = dict(data=data, out=str(out), model=model, stage=stage, prior=prior, backbone=backbone, steps=steps, epochs=epochs,
                  batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, warmup_steps=warmup_steps, adam_beta2=adam_beta2, text_loss=text_loss, image_loss=image_loss,

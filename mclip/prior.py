@@ -25,7 +25,8 @@ auto-encoder's unit motion latents, given the text's latent direction.
   Small on purpose: it must add under 10 ms a prompt on one CPU core.
 
 ``PriorConfig`` is stored in the checkpoint beside the auto-encoder's (keys
-``prior_config`` and ``prior``); ``mclip train --stage prior`` trains it.
+``prior_config`` and ``prior``); ``mclip train --stage prior`` trains it. Shipped
+configs: ``mclip/configs/prior/*.json``.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ from torch import nn
 
 from .errors import MclipError
 
-CONFIG_DIR = Path(__file__).parent / "configs"
+CONFIG_DIR = Path(__file__).parent / "configs" / "prior"
 
 
 @dataclass
@@ -102,12 +103,14 @@ class PriorConfig:
 
 
 def load_prior_config(name_or_path: str) -> PriorConfig:
-    """A shipped prior config by name (``"prior"``) or a JSON file path."""
+    """A shipped sampler config by name (``"default"``: ``mclip/configs/prior/``) or a
+    JSON file path."""
     p = Path(name_or_path)
     if not (p.suffix == ".json" and p.exists()):
         p = CONFIG_DIR / f"{name_or_path}.json"
     if not p.exists():
-        raise MclipError(f"{name_or_path}: no such prior config")
+        have = ", ".join(sorted(q.stem for q in CONFIG_DIR.glob("*.json")))
+        raise MclipError(f"{name_or_path}: no such sampler config (shipped: {have})")
     try:
         return PriorConfig.from_dict(json.loads(p.read_text()))
     except (OSError, json.JSONDecodeError) as e:

@@ -50,7 +50,7 @@ class TrainConfig:
     # "autoencoder" (the paper's training) or "prior": the latent sampler of text2motion
     # (mclip.prior), trained for the frozen auto-encoder of --init (mclip.train_prior)
     stage: str = "autoencoder"
-    prior: str = "prior"              # the sampler's config name (mclip/configs) or JSON path
+    prior: str = "default"            # the sampler's config name (mclip/configs/prior) or JSON path
     backbone: str | None = None       # override the config's backbone ("minilm", "clip", path)
     batch_size: int = 32              # per process (the paper: 20)
     lr: float = 1e-4
@@ -130,6 +130,18 @@ def resumed_config(saved: TrainConfig, changes: dict, where: str) -> TrainConfig
                              f"({where}); only {', '.join('--' + k.replace('_', '-') for k in RESUME_MAY_CHANGE)} "
                              f"may change")
     return cfg
+
+
+RECIPE_DIR = Path(__file__).parent / "configs" / "train"
+
+
+def recipe_path(name: str) -> Path:
+    """The shipped training recipe ``name`` (``mclip/configs/train/NAME.toml``)."""
+    p = RECIPE_DIR / f"{name}.toml"
+    if not p.is_file():
+        have = ", ".join(sorted(q.stem for q in RECIPE_DIR.glob("*.toml"))) or "none"
+        raise MclipError(f"--recipe {name}: no such recipe (shipped: {have})")
+    return p
 
 
 def load_train_config(path: str | os.PathLike, **overrides) -> TrainConfig:
