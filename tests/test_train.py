@@ -505,3 +505,15 @@ def test_a_malformed_checkpoint_is_one_line_and_exit_2_at_the_cli(saved, tmp_pat
     assert e.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "d_model must be int" in err[0] and not out.exists()
+
+
+def test_shipped_recipes_are_valid_settings(capsys):
+    from mclip.train import RECIPE_DIR, recipe_path
+
+    names = sorted(p.stem for p in RECIPE_DIR.glob("*.toml"))
+    assert names, "no recipes shipped"
+    for name in names:
+        cfg = load_train_config(recipe_path(name))            # unknown keys would raise
+        assert cfg.stage in ("autoencoder", "prior")
+    with pytest.raises(MclipError, match=r"--recipe nope: no such recipe \(shipped: .*small-1-motion"):
+        recipe_path("nope")
