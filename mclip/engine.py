@@ -243,23 +243,38 @@ class Engine:
         from .checkpoint import load_prior
 
         self.prior = load_prior(self.meta, self.weights_path, self.device)   # None: direct only
-        if backbone is None:
-            from .backbones import load_backbone  # one instance per process and device
-
-            backbone = load_backbone(self.config.backbone, self.device)
-        if int(backbone.dim) != int(self.config.latent_dim):
-            raise MclipError(
-                f"{self.weights_path}: latent size {self.config.latent_dim} does not match "
-                f"backbone '{backbone.name}' ({backbone.dim})")
-        self.backbone = backbone
+        # The text backbone loads on first use (``backbone``): commands whose inputs are
+        # all motions (encode, edit --upper/--lower, reconstruct) never pay for it.
+        self._backbone = None
+        if backbone is not None:
+            self._check_backbone(backbone)
+            self._backbone = backbone
         self.frames = int(self.config.num_frames)
         self._rest0_xy = torch.as_tensor(skeleton.REST_JOINTS[0, :2], dtype=torch.float32)
         self._text_cache: dict[str, torch.Tensor] = {}
         self._checkpoint_id: str | None = None
 
+    def _check_backbone(self, backbone) -> None:
+        if int(backbone.dim) != int(self.config.latent_dim):
+            raise MclipError(
+                f"{self.weights_path}: latent size {self.config.latent_dim} does not match "
+                f"backbone '{backbone.name}' ({backbone.dim})")
+
+    @property
+    def backbone(self):
+        """The checkpoint's text backbone, loaded on first use (one instance per process
+        and device, ``backbones.load_backbone``)."""
+        if self._backbone is None:
+            from .backbones import load_backbone
+
+            backbone = load_backbone(self.config.backbone, self.device)
+            self._check_backbone(backbone)
+            self._backbone = backbone
+        return self._backbone
+
     def __repr__(self) -> str:
         return (f"Engine(weights={str(self.weights_path)!r}, device={str(self.device)!r}, "
-                f"backbone={self.backbone.name!r}, latent={self.config.latent_dim})")
+                f"backbone={self.config.backbone!r}, latent={self.config.latent_dim})")
 
     @property
     def checkpoint_id(self) -> str:

@@ -479,3 +479,25 @@ def test_centred_checkpoint_feeds_centred_text_to_the_decoder(tiny_engine, tmp_p
     poses, trans = features_to_motion(expected)
     m = eng.text2motion(texts[:1])[0]
     np.testing.assert_allclose(m.poses, poses[0], atol=1e-4)
+
+
+def test_motion_only_work_never_loads_the_text_backbone(tiny_checkpoint, tmp_path):
+    # A checkpoint whose backbone cannot be had here (CLIP weights need the internet):
+    # motions still encode and reconstruct; only a text asks for the backbone, and gets a
+    # one-line error.
+    from mclip import Engine
+    from mclip.checkpoint import read_checkpoint, atomic_torch_save
+    from mclip.errors import MclipError
+    from tiny_model import make_clip
+
+    state = read_checkpoint(tiny_checkpoint)
+    state["model_config"]["backbone"] = "clip"
+    path = tmp_path / "clip-named.pt"
+    atomic_torch_save(state, path)
+    eng = Engine(path, device="cpu")
+    walk = make_clip("walk")
+    assert eng.encode([walk]).shape == (1, 384)
+    assert eng.reconstruct(walk).num_frames == 60
+    assert eng._backbone is None
+    with pytest.raises(MclipError):
+        eng.embed_texts(["walk forward"])
