@@ -25,6 +25,20 @@ data_app = typer.Typer(help="Build and inspect training data.", no_args_is_help=
 app.add_typer(data_app, name="data")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"mclip {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print mclip's version and exit.")) -> None:
+    """Generate, edit and classify 3D human motion from language (after MotionCLIP)."""
+
+
 def _echo_json(obj) -> None:
     import json
 

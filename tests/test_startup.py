@@ -113,3 +113,13 @@ def test_usage_errors_are_one_message_not_a_traceback(args):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert "Error" in r.stderr or "error" in r.stderr
+
+
+def test_version_flag_prints_the_package_version_without_torch():
+    import mclip
+
+    r = run_python("import sys\nfrom mclip.cli import main\n"
+                   "try:\n    main(['--version'])\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+                   "assert 'torch' not in sys.modules\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"mclip {mclip.__version__}"
