@@ -523,7 +523,7 @@ def text2motion_cmd(
         file_set(out)  # a bad extension fails before the model loads
         if len(texts) > 1:
             raise MclipError(f"{out}: {len(texts)} prompts need a folder (-o {out.stem}/)")
-    _check_sampling(num_samples, guidance, temperature, sample_steps)
+    _check_sampling(num_samples, guidance, temperature, sample_steps, variation)
     engine = _load_engine(weights, device)
     used = engine.resolve_sampler(sampler)
     if seed is None:      # a fresh take, but one the user can reproduce: the seed is reported
@@ -571,7 +571,7 @@ def text2motion_cmd(
 
 
 def _check_sampling(num_samples: int, guidance: Optional[float], temperature: Optional[float],
-                    sample_steps: Optional[int]) -> None:
+                    sample_steps: Optional[int], variation: float = 0.0) -> None:
     """text2motion's sampler options in their documented ranges, before the model loads."""
     import math
 
@@ -582,6 +582,8 @@ def _check_sampling(num_samples: int, guidance: Optional[float], temperature: Op
             raise MclipError(f"{flag} {value}: must be between 0 and {top:g}")
     if sample_steps is not None and not 1 <= sample_steps <= 1000:
         raise MclipError(f"--sample-steps {sample_steps}: must be between 1 and 1000")
+    if not (math.isfinite(variation) and 0.0 <= variation <= 1.0):
+        raise MclipError(f"--variation {variation}: must be between 0 and 1")
 
 
 def _write_many(motions, out: Path, captions: List[str], names: List[str], fmt: str,

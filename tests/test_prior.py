@@ -285,6 +285,8 @@ def test_cli_takes_grid_and_seed(tiny_prior_checkpoint, tmp_path, capsys):
     (["--guidance", "nan"], "--guidance nan: must be between 0 and 50"),
     (["--temperature", "-1"], "--temperature -1.0: must be between 0 and 10"),
     (["--sample-steps", "0"], "--sample-steps 0: must be between 1 and 1000"),
+    (["--variation", "inf"], "--variation inf: must be between 0 and 1"),
+    (["--variation", "-1"], "--variation -1.0: must be between 0 and 1"),
 ])
 def test_cli_sampler_options_are_checked_before_the_model_loads(tmp_path, capsys, args, message):
     with pytest.raises(SystemExit) as e:
