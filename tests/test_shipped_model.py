@@ -1,7 +1,9 @@
 """The shipped default model (weights/mclip-default.pt) does what its card says.
 
 Judged by physical quantities of the generated joints, not by the model's own scores:
-a jump leaves the floor, sitting lowers the pelvis, a walk travels.
+a jump leaves the floor, sitting lowers the pelvis, a walk travels and steps, a kick
+lifts the leg; takes of one prompt differ and still are that action. Every take has a
+fixed seed (the sampler draws a fresh one otherwise).
 """
 from pathlib import Path
 
@@ -10,7 +12,8 @@ import pytest
 import torch
 
 from mclip import Engine
-from mclip.evaluate import clearance, leaves_ground
+from mclip.eval import metrics as M
+from mclip.evaluate import ankle_peak, clearance, leaves_ground
 
 
 SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "mclip-default.pt"
@@ -20,7 +23,7 @@ SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "mclip-default.pt"
 def motions():
     eng = Engine(weights=str(SHIPPED))     # the file itself, whatever $MCLIP_WEIGHTS says
     prompts = ["someone jumps in place", "a person sits down on a chair", "a person walks forward"]
-    return eng, dict(zip(prompts, eng.text2motion(prompts)))
+    return eng, dict(zip(prompts, eng.text2motion(prompts, seed=0)))
 
 
 def test_a_generated_jump_leaves_the_ground(motions):
@@ -44,3 +47,38 @@ def test_the_jump_is_classified_as_a_jump(motions):
     eng, m = motions
     c = eng.classify(m["someone jumps in place"], labels=["jump", "walk", "sit down", "wave", "kick"], top_k=1)
     assert c.top[0].label == "jump"
+
+
+def _joints(motion) -> torch.Tensor:
+    return torch.from_numpy(motion.joints()[None]).double()            # (1, T, 24, 3)
+
+
+def test_three_takes_of_a_walk_are_three_walks_that_step(motions):
+    eng, _ = motions
+    takes = eng.text2motion(["a person walks forward"], seed=0, takes=3)
+    j = torch.cat([_joints(m) for m in takes])
+    assert (M.foot_speed(j) > 0.5).all()                # ankles move relative to the pelvis, m/s
+    assert (M.travel_speed(j) > 0.5).all()
+    # the feet alternate: the left-right ankle separation changes sign along the walk
+    fwd = j[:, :, 0, :2][:, -1] - j[:, :, 0, :2][:, 0]                   # travel direction
+    fwd = fwd / fwd.norm(dim=-1, keepdim=True)
+    sep = ((j[:, :, 7, :2] - j[:, :, 8, :2]) * fwd[:, None]).sum(-1)      # (3, T) metres
+    assert ((sep.max(dim=1).values > 0.1) & (sep.min(dim=1).values < -0.1)).all()
+    assert M.mean_pairwise_distance_m(j) > 0.02                           # three takes, not one
+    for m in takes:
+        top = eng.classify(m, labels=["walk", "run", "jump", "sit down", "wave", "kick"], top_k=1).top[0]
+        assert top.label == "walk"
+
+
+def test_a_kick_lifts_an_ankle(motions):
+    eng, _ = motions
+    takes = eng.text2motion(["a person kicks"], seed=0, takes=3)
+    peaks = ankle_peak(torch.cat([_joints(m) for m in takes]))
+    assert peaks.max() > 0.6 and (peaks > 0.4).all()    # metres above the floor
+
+
+def test_a_punch_reaches_out(motions):
+    eng, _ = motions
+    takes = eng.text2motion(["a person punches"], seed=0, takes=3)
+    reach = M.wrist_reach(torch.cat([_joints(m) for m in takes]))
+    assert (reach >= 0.5).all()                         # a wrist half a metre from the chest
