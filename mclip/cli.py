@@ -39,9 +39,21 @@ def _root(version: bool = typer.Option(False, "--version", callback=_print_versi
     """Generate, edit and classify 3D human motion from language (after MotionCLIP)."""
 
 
+_LOADED: dict = {}   # the engine this command loaded (one command per process)
+
+
 def _echo_json(obj) -> None:
+    """Print ``obj`` as JSON; a dict also gets mclip's version and, when a model was
+    loaded, the checkpoint's path and sha256, so a script's output says what made it."""
     import json
 
+    from . import __version__
+
+    if isinstance(obj, dict):
+        obj = {**obj, "mclip_version": __version__}
+        engine = _LOADED.get("engine")
+        if engine is not None:
+            obj["checkpoint"] = {"path": str(engine.weights_path), "sha256": engine.checkpoint_id}
     typer.echo(json.dumps(obj, indent=2))
 
 
@@ -408,7 +420,8 @@ def _load_engine(weights: Optional[Path], device: Optional[str]):
     from .engine import Engine
 
     with Console(stderr=True).status("loading model..."):
-        return Engine(weights=weights, device=device)
+        _LOADED["engine"] = Engine(weights=weights, device=device)
+    return _LOADED["engine"]
 
 
 def _progress(total: int, description: str, enabled: bool = True):
@@ -949,6 +962,7 @@ def eval_cmd(
 
 def main(argv: Optional[List[str]] = None) -> None:
     """Console entry point: run the app, turning user errors into one line + exit 2."""
+    _LOADED.clear()          # a caller running several commands in one process
     try:
         rc = app(args=argv, standalone_mode=False)
         # In non-standalone mode typer turns Ctrl-C into Exit(130) and *returns* the

@@ -263,6 +263,12 @@ def test_cli_takes_grid_and_seed(tiny_prior_checkpoint, tmp_path, capsys):
               "-w", str(tiny_prior_checkpoint), "--json"])
     rep = json.loads(capsys.readouterr().out)
     assert rep["sampler"] == "prior" and rep["seed"] == 7 and rep["num_samples"] == 3
+    import hashlib
+
+    import mclip
+
+    assert rep["mclip_version"] == mclip.__version__
+    assert rep["checkpoint"]["sha256"] == hashlib.sha256(tiny_prior_checkpoint.read_bytes()).hexdigest()
     files = sorted(tmp_path.glob("takes-*.npz"))
     assert len(files) == 3
     # without --seed the seed used is reported, and gives the same take again
