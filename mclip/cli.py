@@ -559,7 +559,8 @@ def text2motion_cmd(
                 paths = write_grid(motions, out, captions, render_fps=fps, progress=update)
         _report(paths, as_json, {"prompt": texts[0], **info})
         if not as_json:
-            typer.echo(f"sampler {used}, seed {seed} (--seed {seed} gives these takes again)")
+            again = "this take" if num_samples == 1 else "these takes"
+            typer.echo(f"sampler {used}, seed {seed} (--seed {seed} gives {again} again)")
         return
     batch = BatchFolder(out, fmt, meta={"command": "text2motion", "weights": str(engine.weights_path),
                                         "frames": frames or engine.frames, "variation": variation,
