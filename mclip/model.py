@@ -38,18 +38,17 @@ The evidence (overfitting probes, ablations) is in ``weights/MODEL_CARD.md``.
 """
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .config_files import check_fields, config_from_dict, load_config_file, shipped_names
 from .errors import MclipError
 
 CONFIG_DIR = Path(__file__).parent / "configs"
-ZERO_ALLOWED = ("smooth_output",)    # int fields where 0 means "off"
 
 
 @dataclass
@@ -122,15 +121,7 @@ class ModelConfig:
     def __post_init__(self):
         """Every field of the type its default has, and in range: a config read from a
         file (or a checkpoint) is checked here, before any layer is built."""
-        for f in fields(self):
-            v, kind = getattr(self, f.name), type(f.default)
-            if kind is float and isinstance(v, int) and not isinstance(v, bool):
-                v = float(v)
-                setattr(self, f.name, v)
-            if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
-                raise MclipError(f"model config: {f.name} must be {kind.__name__}, got {v!r}")
-            if kind is int and v < (0 if f.name in ZERO_ALLOWED else 1):
-                raise MclipError(f"model config: {f.name} must be at least 1, got {v}")
+        check_fields(self, "model config", zero_allowed=("smooth_output",))
         choices = {"z_pathway": ("memory", "frames"), "readout": ("token", "frames"),
                    "activation": ("gelu", "relu")}
         for name, allowed in choices.items():
@@ -144,13 +135,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        if not isinstance(d, dict):
-            raise MclipError(f"model config: expected a table of settings, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known - {"name", "why"})
-        if unknown:
-            raise MclipError(f"model config: unknown keys {unknown}")
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return config_from_dict(cls, d, "model config")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -164,22 +149,12 @@ def paper_config() -> ModelConfig:
 
 def available_configs() -> list[str]:
     """Names of the configs shipped in ``mclip/configs/*.json``."""
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
+    return shipped_names(CONFIG_DIR)
 
 
 def load_model_config(name_or_path: str) -> ModelConfig:
     """A shipped config by name (``"paper"``, ``"default-cpu"``) or a JSON file path."""
-    p = Path(name_or_path)
-    if not (p.suffix == ".json" and p.exists()):
-        p = CONFIG_DIR / f"{name_or_path}.json"
-    if not p.exists():
-        raise MclipError(
-            f"{name_or_path}: no such model config (shipped: {', '.join(available_configs())})")
-    try:
-        data = json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise MclipError(f"{p}: cannot read model config ({e})") from None
-    return ModelConfig.from_dict(data)
+    return load_config_file(ModelConfig, name_or_path, CONFIG_DIR, "model config")
 
 
 def create_model(name_or_path: str | ModelConfig = "default-cpu") -> "MotionCLIP":

@@ -30,14 +30,14 @@ configs: ``mclip/configs/prior/*.json``.
 """
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .config_files import check_fields, config_from_dict, load_config_file
 from .errors import MclipError
 
 CONFIG_DIR = Path(__file__).parent / "configs" / "prior"
@@ -72,15 +72,7 @@ class PriorConfig:
     whiten_floor: float = 1e-4
 
     def __post_init__(self):
-        for f in fields(self):
-            v, kind = getattr(self, f.name), type(f.default)
-            if kind is float and isinstance(v, int) and not isinstance(v, bool):
-                v = float(v)
-                setattr(self, f.name, v)
-            if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
-                raise MclipError(f"prior config: {f.name} must be {kind.__name__}, got {v!r}")
-            if kind is int and v < 1:
-                raise MclipError(f"prior config: {f.name} must be at least 1, got {v}")
+        check_fields(self, "prior config")
         if not 0.0 <= self.cond_dropout < 1.0:
             raise MclipError(f"prior config: cond_dropout must be in [0, 1), got {self.cond_dropout}")
         if (self.guidance < 0 or self.temperature < 0 or self.time_power <= 0 or self.cond_noise < 0
@@ -90,13 +82,7 @@ class PriorConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "PriorConfig":
-        if not isinstance(d, dict):
-            raise MclipError(f"prior config: expected a table of settings, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known - {"name", "why"})
-        if unknown:
-            raise MclipError(f"prior config: unknown keys {unknown}")
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return config_from_dict(cls, d, "prior config")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -105,16 +91,7 @@ class PriorConfig:
 def load_prior_config(name_or_path: str) -> PriorConfig:
     """A shipped sampler config by name (``"default"``: ``mclip/configs/prior/``) or a
     JSON file path."""
-    p = Path(name_or_path)
-    if not (p.suffix == ".json" and p.exists()):
-        p = CONFIG_DIR / f"{name_or_path}.json"
-    if not p.exists():
-        have = ", ".join(sorted(q.stem for q in CONFIG_DIR.glob("*.json")))
-        raise MclipError(f"{name_or_path}: no such sampler config (shipped: {have})")
-    try:
-        return PriorConfig.from_dict(json.loads(p.read_text()))
-    except (OSError, json.JSONDecodeError) as e:
-        raise MclipError(f"{p}: cannot read prior config ({e})") from None
+    return load_config_file(PriorConfig, name_or_path, CONFIG_DIR, "prior config")
 
 
 def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
