@@ -179,7 +179,7 @@ def checkpoint_prior(state: dict, path) -> tuple[dict, PriorConfig] | None:
     return sd, cfg
 
 
-def _checked_load(module: torch.nn.Module, sd: dict, path, what: str) -> None:
+def load_weights_into(module: torch.nn.Module, sd: dict, path, what: str) -> None:
     """Load ``sd`` (as float32) into ``module``, or one MclipError naming the first
     missing, unexpected or wrongly shaped tensor."""
     sd = {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
@@ -202,7 +202,7 @@ def load_prior(state_or_meta: dict, path, device: str | torch.device = "cpu") ->
         return None
     sd, cfg = found
     prior = LatentPrior(cfg)
-    _checked_load(prior, sd, path, "sampler")
+    load_weights_into(prior, sd, path, "sampler")
     return prior.to(device).eval()
 
 
@@ -219,7 +219,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
         raise MclipError(f"{path}: trained against backbone '{cfg.backbone}', "
                          f"not '{backbone}'")
     model = MotionCLIP(cfg)
-    _checked_load(model, checkpoint_weights(state, path), path, "model")
+    load_weights_into(model, checkpoint_weights(state, path), path, "model")
     model.to(device).eval()
     meta = {k: v for k, v in state.items() if k not in ("model", "model_config")}
     return model, cfg, meta

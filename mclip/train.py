@@ -502,14 +502,28 @@ def _load_backbone(name: str, device):
 STAGES = ("autoencoder", "prior")
 
 
-def _saved_stage(cfg: TrainConfig) -> str | None:
-    """The stage of the run in ``cfg.out`` (for --resume without --stage)."""
+def open_run(cfg: TrainConfig, resume: bool, changes: dict | None = None,
+             refuse_existing: bool = True) -> tuple[TrainConfig, dict | None]:
+    """The run in ``cfg.out``. With ``resume``: the config it goes on with
+    (``resumed_config``; ``changes`` default: ``cfg``'s steps and threads, for Python
+    callers) and its last.pt's state. Else ``(cfg, None)``, refusing a folder that already
+    holds a run (when ``refuse_existing``: under DDP only rank 0 checks)."""
     from .checkpoint import read_checkpoint
 
-    last = Path(cfg.out) / "last.pt"
+    out = Path(cfg.out)
+    last = out / "last.pt"
+    if not resume:
+        if refuse_existing and last.exists():
+            raise MclipError(f"{out}: already holds a run (last.pt); pass --resume to continue "
+                             f"it or choose another --out")
+        return cfg, None
     if not last.exists():
-        return None
-    return (read_checkpoint(last).get("train_config") or {}).get("stage", "autoencoder")
+        raise MclipError(f"{last}: nothing to resume (no checkpoint in {out})")
+    state = read_checkpoint(last)
+    saved = TrainConfig.from_dict(state["train_config"], str(last))
+    if changes is None:
+        changes = {"steps": cfg.steps, "threads": cfg.threads or None}
+    return resumed_config(saved, changes, str(last)), state
 
 
 def train(cfg: TrainConfig, resume: bool = False, backbone=None,
@@ -522,27 +536,28 @@ def train(cfg: TrainConfig, resume: bool = False, backbone=None,
     ``resume``, the settings given again (see ``resumed_config``); default: ``cfg``'s
     steps and threads.
     """
+    d = dist_from_env()
+    cfg, state = open_run(cfg, resume, changes, refuse_existing=d.main)   # a resumed run keeps its stage
     if cfg.stage not in STAGES:
         raise MclipError(f"--stage {cfg.stage}: choose {' or '.join(STAGES)}")
-    if cfg.stage == "prior" or (resume and _saved_stage(cfg) == "prior"):
+    if cfg.stage == "prior":
         from .train_prior import train_prior
 
-        return train_prior(cfg, resume, backbone, max_steps_this_call, changes)
-    d = dist_from_env()
+        return train_prior(cfg, state, backbone, max_steps_this_call)
     if d.enabled and not torch.distributed.is_initialized():
         gpu = cfg.device in ("auto", "cuda") and torch.cuda.is_available()
         if gpu:   # one GPU per process, chosen by torchrun's LOCAL_RANK
             torch.cuda.set_device(d.local_rank)
         torch.distributed.init_process_group("nccl" if gpu else "gloo")
     try:
-        return _train(cfg, resume, backbone, max_steps_this_call, d, changes)
+        return _train(cfg, state, backbone, max_steps_this_call, d)
     finally:
         if d.enabled and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
 
 
-def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dist,
-           changes: dict | None = None) -> TrainResult:
+def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, d: Dist) -> TrainResult:
+    """The auto-encoder stage; ``state``: the checkpoint being resumed (``open_run``) or None."""
     # rich's first import draws from Python's global random: it must come before the
     # seeding (and the RNG restore of --resume), or resumed runs would differ from straight ones
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -553,18 +568,6 @@ def _train(cfg: TrainConfig, resume: bool, backbone, max_steps_this_call, d: Dis
 
     out = Path(cfg.out)
     last = out / "last.pt"
-    state = None
-    if resume:
-        if not last.exists():
-            raise MclipError(f"{last}: nothing to resume (no checkpoint in {out})")
-        state = read_checkpoint(last)
-        saved = TrainConfig.from_dict(state["train_config"], str(last))
-        if changes is None:          # Python callers: the given config's length and threads
-            changes = {"steps": cfg.steps, "threads": cfg.threads or None}
-        cfg = resumed_config(saved, changes, str(last))
-    elif d.main and last.exists():
-        raise MclipError(f"{out}: already holds a run (last.pt); pass --resume to continue "
-                         f"it or choose another --out")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = pick_device(cfg.device, d)

@@ -52,13 +52,15 @@ def _val_loss(prior: LatentPrior, z: torch.Tensor, c: torch.Tensor, seed: int, d
     return total / max(1, z.shape[0])
 
 
-def train_prior(cfg, resume: bool = False, backbone=None, max_steps_this_call: int | None = None,
-                changes: dict | None = None):
-    """Run (or resume) the sampler stage; returns a ``mclip.train.TrainResult``."""
+def train_prior(cfg, state: dict | None = None, backbone=None, max_steps_this_call: int | None = None):
+    """Run the sampler stage, fresh or (``state``: the run's last.pt, from
+    ``mclip.train.open_run``) resumed; returns a ``mclip.train.TrainResult``.
+    ``mclip.train.train`` calls this for ``stage = "prior"``."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .checkpoint import (atomic_torch_save, atomic_write_bytes, checkpoint_config,
-                             checkpoint_prior, read_checkpoint, save_checkpoint)
+                             checkpoint_prior, checkpoint_weights, load_weights_into,
+                             read_checkpoint, save_checkpoint)
     from .data.dataset import ClipDataset
     from .model import MotionCLIP
     from . import train as T
@@ -69,20 +71,9 @@ def train_prior(cfg, resume: bool = False, backbone=None, max_steps_this_call: i
                          "start it without torchrun")
     out = Path(cfg.out)
     last = out / "last.pt"
-    state = None
-    if resume:
-        if not last.exists():
-            raise MclipError(f"{last}: nothing to resume (no checkpoint in {out})")
-        state = read_checkpoint(last)
-        saved = T.TrainConfig.from_dict(state["train_config"], str(last))
-        if changes is None:
-            changes = {"steps": cfg.steps, "threads": cfg.threads or None}
-        cfg = T.resumed_config(saved, changes, str(last))
+    if state is not None:                 # the run's checkpoint holds its auto-encoder
         source, source_path = state, last
     else:
-        if last.exists():
-            raise MclipError(f"{out}: already holds a run (last.pt); pass --resume to continue "
-                             f"it or choose another --out")
         if not cfg.init:
             raise MclipError("--stage prior: give --init, the trained auto-encoder to sample for")
         source, source_path = read_checkpoint(cfg.init), cfg.init
@@ -91,10 +82,7 @@ def train_prior(cfg, resume: bool = False, backbone=None, max_steps_this_call: i
     device = T.pick_device(cfg.device, d)
     mcfg = checkpoint_config(source, source_path)
     model = MotionCLIP(mcfg)
-    from .checkpoint import checkpoint_weights
-
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                           for k, v in checkpoint_weights(source, source_path).items()})
+    load_weights_into(model, checkpoint_weights(source, source_path), source_path, "model")
     model.to(device).eval().requires_grad_(False)
     trained = source.get("train_config") or {}
     if trained.get("text_loss") is False or (mcfg.center_text and not model.text_mean.any()):
