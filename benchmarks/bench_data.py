@@ -19,29 +19,18 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import atomic_write_json
+from _common import atomic_write_json, median_time
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def timed(fn, runs: int) -> float:
-    """Median seconds of fn() over runs."""
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return statistics.median(out)
 
 
 def random_clips(n: int, frames: int = 60, seed: int = 0):
@@ -78,7 +67,7 @@ def main() -> None:
 
     print(f"{'row':<28} {'median':>12} {'unit':<8}")
     k = min(n, 2048)
-    s = timed(lambda: motion_to_features(poses[:k], trans[:k]), args.runs)
+    s = median_time(lambda: motion_to_features(poses[:k], trans[:k]), args.runs)
     row("features", k / s, "clips/s", f"{k} clips at once")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,10 +77,10 @@ def main() -> None:
             i[0] += 1
             write_dataset(Path(tmp) / f"d{i[0]}", poses, trans, records)
 
-        s = timed(write, args.runs)
+        s = median_time(write, args.runs)
         row("write", n / s, "clips/s", f"{n} clips")
         d = Path(tmp) / "d1"
-        s = timed(lambda: ClipDataset(d, split=None), args.runs)
+        s = median_time(lambda: ClipDataset(d, split=None), args.runs)
         row("open", n / s, "clips/s", f"{n} clips, all splits")
         ds = ClipDataset(d, split=None)
 
@@ -100,7 +89,7 @@ def main() -> None:
             for _ in loader:
                 pass
 
-        s = timed(batches, args.runs)
+        s = median_time(batches, args.runs)
         row("batches", n / s, "clips/s", "DataLoader batch 64, 0 workers")
 
     t0 = time.perf_counter()
@@ -108,14 +97,14 @@ def main() -> None:
     row("minilm load", time.perf_counter() - t0, "s", "cold, once per process")
     texts = [f"a person does action number {i} slowly" for i in range(512)]
     backbone.encode_text(texts[:8])  # warm-up
-    s = timed(lambda: backbone.encode_text(texts), args.runs)
+    s = median_time(lambda: backbone.encode_text(texts), args.runs)
     row("minilm encode", len(texts) / s, "texts/s", "512 texts")
-    s = timed(lambda: backbone.encode_text(["a person walks"]), max(args.runs, 5))
+    s = median_time(lambda: backbone.encode_text(["a person walks"]), max(args.runs, 5))
     row("minilm encode one", s * 1e3, "ms", "1 text")
     with tempfile.TemporaryDirectory() as tmp:
         cache = TextEmbeddingCache(tmp, backbone)
         cache.get(texts)
-        s = timed(lambda: cache.get(texts), max(args.runs, 5))
+        s = median_time(lambda: cache.get(texts), max(args.runs, 5))
         row("cache hit", s * 1e3, "ms", "512 cached texts")
 
     atomic_write_json({

@@ -20,7 +20,6 @@ decoder's size changes every number but the cold start's backbone part.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -33,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # tiny_model, for the fallback checkpoint
+
+from _common import atomic_write_json  # noqa: E402
 
 
 def pick_checkpoint(weights: str | None, workdir: Path, config: str | None = None
@@ -185,12 +186,8 @@ def main() -> None:
           f"{os.cpu_count()} cores; medians")
     for name, value, unit in rows:
         print(f"  {name:<45} {value:10.2f} {unit}")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    os.replace(tmp, out)
-    print(f"wrote {out}")
+    atomic_write_json(results, Path(args.out))
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -19,14 +19,12 @@ import argparse
 import math
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import atomic_write_json
+from _common import atomic_write_json, median_time
 
 import numpy as np
 
@@ -61,15 +59,6 @@ def walk_and_wave(frames: int) -> np.ndarray:
     trans[:, 1] = np.cumsum(step * np.sin(heading))
     trans[:, 2] = 0.99
     return joints_from_axis_angle(poses, trans)
-
-
-def median_time(fn, runs: int) -> float:
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return statistics.median(out)
 
 
 def main() -> None:

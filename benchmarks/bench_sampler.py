@@ -16,26 +16,16 @@ is put beside its auto-encoder: speed does not depend on what the weights learne
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from _common import atomic_write_json, median_time
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def median_time(fn, runs: int) -> float:
-    out = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return statistics.median(out)
 
 
 def with_sampler(weights: str | None, workdir: Path) -> tuple[Path, str]:
@@ -107,12 +97,8 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; medians of {runs}")
     for name, value, unit in rows:
         print(f"  {name:<42} {value:9.2f} {unit}")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    os.replace(tmp, out)
-    print(f"wrote {out}")
+    atomic_write_json(results, Path(args.out))
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
