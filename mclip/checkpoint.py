@@ -231,20 +231,23 @@ def export_for_release(ckpt: str | os.PathLike, out: str | os.PathLike,
     ``<out>.sha256``. No optimizer, no RNG: a quarter of a training checkpoint's size.
     ``card`` (training data, scores...) is stored under extra["card"]."""
     state = read_checkpoint(ckpt)
+    def half(sd: dict, keep: tuple[str, ...] = ()) -> dict:
+        return {k: v.half() if v.is_floating_point() and not k.startswith(keep) else v
+                for k, v in sd.items()}
+
     # the feature statistics stay float32: the decoder's output is scaled by them
-    half = {k: v.half() if v.is_floating_point() and not k.startswith("feature_") else v
-            for k, v in state["model"].items()}
+    weights = half(state["model"], keep=("feature_",))
     extra = {"card": card or {}, "exported_from_step": state.get("step", 0),
              "dtype": "float16"}
     prior = checkpoint_prior(state, ckpt)
     release = {
         "format": FORMAT, "version": VERSION, "model_config": state["model_config"],
-        "train_config": state.get("train_config"), "model": half, "optimizer": None,
+        "train_config": state.get("train_config"), "model": weights, "optimizer": None,
         "step": state.get("step", 0), "extra": extra,
     }
     if prior is not None:
         release["prior_config"] = prior[1].to_dict()
-        release["prior"] = {k: v.half() if v.is_floating_point() else v for k, v in prior[0].items()}
+        release["prior"] = half(prior[0])
     out = Path(out)
     atomic_torch_save(release, out)
     write_checksum(out)

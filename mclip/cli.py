@@ -518,7 +518,7 @@ def text2motion_cmd(
       outdir/001-<slug>.mp4 ... and outdir/index.json, updated after every finished prompt)
     """
     from .engine import check_prompts
-    from .outputs import BatchFolder, file_set, is_dir_target
+    from .outputs import BatchFolder, file_set, is_dir_target, slugify
 
     texts = list(prompts or [])
     if prompts_file is not None:
@@ -575,8 +575,6 @@ def text2motion_cmd(
                 text, take = part[j // num_samples], j % num_samples
                 name = None
                 if num_samples > 1:
-                    from .outputs import slugify
-
                     name = f"{i + j // num_samples + 1:03d}-{slugify(text)}-take{take + 1}"
                 written += batch.add(motion, text, extra={"take": take + 1} if num_samples > 1 else None,
                                      render_fps=fps, name=name)

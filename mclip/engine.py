@@ -467,10 +467,14 @@ class Engine:
 
             seed = secrets.randbits(48)
         z = self.embed_texts(prompts).repeat_interleave(takes, dim=0)     # (P * takes, D)
-        names = [(p.strip(), k) for p in prompts for k in range(takes)]
-        noise = torch.stack([
-            torch.randn(z.shape[1], generator=torch.Generator().manual_seed(
-                (int(seed) * 1_000_003 + zlib.crc32(f"{k}:{p}".encode())) % 2 ** 63)) for p, k in names])
+
+        def noise() -> torch.Tensor:
+            """(P * takes, D) standard normal draws, one generator per (seed, prompt, take)."""
+            return torch.stack([
+                torch.randn(z.shape[1], generator=torch.Generator().manual_seed(
+                    (int(seed) * 1_000_003 + zlib.crc32(f"{k}:{p.strip()}".encode())) % 2 ** 63))
+                for p in prompts for k in range(takes)])
+
         if sampler == "prior":
             if variation:
                 raise MclipError("--variation turns the direct path's latent; with the sampler, "
@@ -479,13 +483,14 @@ class Engine:
             if not (math.isfinite(t) and t >= 0) or (
                     guidance is not None and not (math.isfinite(guidance) and guidance >= 0)):
                 raise MclipError("--temperature and --guidance must be finite and >= 0")
+            x0 = t * noise()
             out = []
             for i in range(0, z.shape[0], DECODE_BATCH):
-                out.append(self.prior.sample(z[i:i + DECODE_BATCH], t * noise[i:i + DECODE_BATCH],
+                out.append(self.prior.sample(z[i:i + DECODE_BATCH], x0[i:i + DECODE_BATCH],
                                              steps=steps, guidance=guidance))
             return torch.cat(out)
-        if variation:
-            unit = torch.nn.functional.normalize(noise, dim=-1).to(z.device)
+        if variation:                 # the direct path draws noise only to turn its latent
+            unit = torch.nn.functional.normalize(noise(), dim=-1).to(z.device)
             z = torch.nn.functional.normalize(z + float(variation) * unit, dim=-1)
         return z
 

@@ -175,11 +175,7 @@ def _same_text_spread(ds, k: int, most: int = 256) -> float:
     """Mean pairwise distance (m, ``metrics.mean_pairwise_distance_m``) between up to k
     clips sharing one text, averaged over (at most ``most``, in split order) texts of a
     ``ClipDataset`` with two clips or more; nan when no text has two."""
-    per_text: dict[str, list[int]] = {}
-    for i, t in enumerate(ds.texts):
-        for phrasing in ([t] if isinstance(t, str) else t):
-            per_text.setdefault(phrasing, []).append(i)
-    groups = [ix[:k] for ix in per_text.values() if len(ix) >= 2][:most]
+    groups = [ix[:k] for ix in _clips_per_text(ds).values() if len(ix) >= 2][:most]
     if not groups:
         return float("nan")
     return float(np.mean([M.mean_pairwise_distance_m(_joints(ds.features[g])) for g in groups]))
@@ -200,11 +196,16 @@ def _text_liveliness(ds) -> dict[str, dict[str, float]]:
         for k, v in _limb_metrics(j).items():
             stats[k].append(v)
     cat = {k: torch.cat(v).double() for k, v in stats.items()}
+    return {t: {k: float(v[ix].mean()) for k, v in cat.items()} for t, ix in _clips_per_text(ds).items()}
+
+
+def _clips_per_text(ds) -> dict[str, list[int]]:
+    """Per distinct text (every phrasing) of a ``ClipDataset``: its clips' indices."""
     per_text: dict[str, list[int]] = {}
     for i, t in enumerate(ds.texts):
         for phrasing in ([t] if isinstance(t, str) else t):
             per_text.setdefault(phrasing, []).append(i)
-    return {t: {k: float(v[ix].mean()) for k, v in cat.items()} for t, ix in per_text.items()}
+    return per_text
 
 
 def _text_families(ds) -> dict[str, str | None]:
