@@ -523,7 +523,9 @@ def open_run(cfg: TrainConfig, resume: bool, changes: dict | None = None,
     saved = TrainConfig.from_dict(state["train_config"], str(last))
     if changes is None:
         changes = {"steps": cfg.steps, "threads": cfg.threads or None}
-    return resumed_config(saved, changes, str(last)), state
+    # the run goes on where it is now: a copied or moved run folder is not written back
+    # into the folder it was trained in
+    return replace(resumed_config(saved, changes, str(last)), out=str(out)), state
 
 
 def train(cfg: TrainConfig, resume: bool = False, backbone=None,

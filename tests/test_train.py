@@ -119,6 +119,20 @@ def test_resume_gives_the_same_weights(data_dir, tiny_model, tmp_path):
     assert any(not torch.equal(fresh[k], a["model"][k]) for k in fresh)
 
 
+def test_a_moved_run_resumes_where_it_is_now(data_dir, tiny_model, tmp_path):
+    import shutil
+
+    train(cfg_for(data_dir, tiny_model, tmp_path / "a", steps=10), backbone=HashBackbone(),
+          max_steps_this_call=5)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    before = (tmp_path / "a" / "last.pt").read_bytes()
+    resumed = train(cfg_for(data_dir, tiny_model, tmp_path / "b"), resume=True, backbone=HashBackbone())
+    assert resumed.step == 10 and resumed.checkpoint == tmp_path / "b" / "last.pt"
+    assert torch.load(tmp_path / "b" / "last.pt", weights_only=False)["step"] == 10
+    # the folder it was copied from is left as it was
+    assert (tmp_path / "a" / "last.pt").read_bytes() == before
+
+
 def test_ctrl_c_saves_and_resume_continues(data_dir, tiny_model, tmp_path, monkeypatch):
     import mclip.train as tr
 
