@@ -25,7 +25,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import atomic_write_json, median_time
+from _common import median_time
+from mclip.atomic import atomic_write_json
 
 import numpy as np
 

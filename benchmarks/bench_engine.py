@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # tiny_model, for the fallback checkpoint
 
-from _common import atomic_write_json  # noqa: E402
+from mclip.atomic import atomic_write_json  # noqa: E402
 
 
 def pick_checkpoint(weights: str | None, workdir: Path, config: str | None = None

@@ -23,7 +23,8 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import atomic_write_json, median_time
+from _common import median_time
+from mclip.atomic import atomic_write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import atomic_write_json
+from mclip.atomic import atomic_write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -314,7 +314,7 @@ class TextEmbeddingCache:
 
     One file per backbone: ``cache_dir/text-<sha1(identity)[:16]>.npz`` holding
     ``keys`` (sha1 of each text), ``emb`` (M, D) float32 and the identity, written
-    atomically (temp file + os.replace). With ``autosave=True`` (default) every ``get``
+    atomically (``mclip.atomic``). With ``autosave=True`` (default) every ``get``
     that encoded new texts saves them before returning. A caller that grows the cache
     in many small calls can pass ``autosave=False`` and call ``flush()`` when it suits
     (each save rewrites the whole file).
@@ -344,16 +344,11 @@ class TextEmbeddingCache:
         self._rows = {k: i for i, k in enumerate(keys)}
 
     def _save(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        from .atomic import atomic_path
+
         keys = np.array(sorted(self._rows, key=self._rows.get), dtype="U40")
-        fd, tmp = tempfile.mkstemp(prefix=".text-", suffix=".npz", dir=self.dir)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, keys=keys, emb=self._emb[:len(keys)], identity=np.array(self.backbone.identity))
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(self.path, parents=True) as tmp:
+            np.savez(tmp, keys=keys, emb=self._emb[:len(keys)], identity=np.array(self.backbone.identity))
         self._unsaved = 0
 
     def flush(self) -> None:

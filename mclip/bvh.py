@@ -152,6 +152,9 @@ def bvh_text(rotmats: np.ndarray, trans: np.ndarray, fps: float = 30.0) -> str:
     # the long way round at +-180 degrees.
     euler = np.unwrap(euler, period=360.0, axis=0)
     frames = np.concatenate([root_pos, euler.reshape(T, -1)], axis=1)
+    if not np.isfinite(frames).all():
+        raise MclipError("the motion gives non-finite BVH channels (NaN or infinite rotations "
+                         "or positions); nothing was written")
 
     lines += ["MOTION", f"Frames: {T}", f"Frame Time: {1.0 / fps:.7f}"]
     lines += [_fmt(row) for row in frames]

@@ -18,11 +18,11 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
+from .atomic import atomic_write_bytes
 from .errors import MclipError
 from .model import MotionCLIP, ModelConfig
 from .prior import LatentPrior, PriorConfig
@@ -43,22 +43,6 @@ def sha256_of(path: str | os.PathLike) -> str:
 def checksum_path(path: str | os.PathLike) -> Path:
     """Where the checksum of ``path`` lives: ``<path>.sha256``."""
     return Path(str(path) + ".sha256")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder + os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def atomic_torch_save(obj, path: Path) -> None:
@@ -191,6 +175,10 @@ def load_weights_into(module: torch.nn.Module, sd: dict, path, what: str) -> Non
                f"unexpected {unexpected[:3]}" if unexpected else
                f"{wrong[0]} is {tuple(sd[wrong[0]].shape)}, the config gives {tuple(want[wrong[0]].shape)}")
         raise MclipError(f"{path}: {what} weights do not match its config ({why})")
+    bad = next((k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()), None)
+    if bad is not None:
+        raise MclipError(f"{path}: {what} weights contain NaN or infinite values ({bad}); "
+                         f"the file is damaged or came from a diverged run")
     module.load_state_dict(sd)
 
 

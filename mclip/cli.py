@@ -41,6 +41,12 @@ def _root(version: bool = typer.Option(False, "--version", callback=_print_versi
 
 _LOADED: dict = {}   # the engine this command loaded (one command per process)
 
+# Bounds of numeric options (checked by the parser, shown in --help), chosen so that a
+# request's memory stays bounded: a video of MAX_FRAMES at MAX_FPS is a few GB at most.
+MAX_SEED = 2 ** 63 - 1
+MAX_FPS = 240.0
+MAX_FRAMES = 6000       # 200 s at 30 fps; the engine narrows it to what the model allows
+
 
 def _echo_json(obj) -> None:
     """Print ``obj`` as JSON; a dict also gets mclip's version and, when a model was
@@ -54,7 +60,11 @@ def _echo_json(obj) -> None:
         engine = _LOADED.get("engine")
         if engine is not None:
             obj["checkpoint"] = {"path": str(engine.weights_path), "sha256": engine.checkpoint_id}
-    typer.echo(json.dumps(obj, indent=2))
+    try:
+        text = json.dumps(obj, indent=2, allow_nan=False)
+    except ValueError:    # NaN is not JSON: a result that holds one is not printed half-valid
+        raise MclipError("the result holds NaN or infinite values; nothing was printed") from None
+    typer.echo(text)
 
 
 # ---------------------------------------------------------------- motion files
@@ -122,9 +132,9 @@ def render_cmd(
     motion: Path = typer.Argument(..., help="Motion file: .npz (SMPL/AMASS), .npy (joints) or .bvh."),
     out: Path = typer.Option(..., "-o", "--out", help="Output: .mp4 video, .gif (loops) or .png contact sheet."),
     caption: Optional[str] = typer.Option(None, "--caption", help="Text drawn above the figure."),
-    size: int = typer.Option(480, "--size", help="Frame width = height in pixels."),
-    frames: int = typer.Option(8, "--frames", help="Frames on a .png contact sheet (evenly spaced)."),
-    fps: float = typer.Option(30.0, "--fps", help="Playback frame rate (the motion is read at 30 fps)."),
+    size: int = typer.Option(480, "--size", min=64, max=4096, help="Frame width = height in pixels."),
+    frames: int = typer.Option(8, "--frames", min=1, max=64, help="Frames on a .png contact sheet (evenly spaced)."),
+    fps: float = typer.Option(30.0, "--fps", min=1.0, max=MAX_FPS, help="Playback frame rate (the motion is read at 30 fps)."),
 ) -> None:
     """Draw a motion as a stick figure: left limbs blue, right orange, fixed camera, ground grid.
 
@@ -135,10 +145,6 @@ def render_cmd(
     from .render import RenderConfig, output_kind, render
 
     output_kind(out)  # fail on a bad extension before reading the input
-    if frames < 1:
-        raise MclipError(f"--frames: at least 1, got {frames}")
-    if size < 64 or size > 4096:
-        raise MclipError(f"--size: between 64 and 4096 pixels, got {size}")
     joints = load_joints(motion)
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -159,13 +165,13 @@ def render_cmd(
 
 @data_app.command("synth")
 def data_synth_cmd(
-    n: Optional[int] = typer.Option(None, "--n", help="Number of clips (required unless --list)."),
-    seed: int = typer.Option(0, "--seed", help="Corpus seed: clip i of a seed is always the same clip (for one version of the generator)."),
+    n: Optional[int] = typer.Option(None, "--n", min=1, max=10_000_000, help="Number of clips (required unless --list)."),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="Corpus seed: clip i of a seed is always the same clip (for one version of the generator)."),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="Dataset folder to write (manifest.jsonl, shards/, info.json)."),
-    frames: int = typer.Option(60, "--frames", help="Frames per clip (30 fps)."),
-    shard_size: int = typer.Option(4096, "--shard-size", help="Clips per shard file."),
+    frames: int = typer.Option(60, "--frames", min=1, max=6000, help="Frames per clip (30 fps)."),
+    shard_size: int = typer.Option(4096, "--shard-size", min=1, max=1_000_000, help="Clips per shard file."),
     actions: Optional[str] = typer.Option(None, "--actions", help="Comma-separated subset of actions (default: all; see --list)."),
-    workers: int = typer.Option(1, "--workers", help="Processes generating shards in parallel."),
+    workers: int = typer.Option(1, "--workers", min=1, max=256, help="Processes generating shards in parallel."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing corpus in OUT."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run (same --n/--seed/--frames/--shard-size)."),
     as_json: bool = typer.Option(False, "--json", help="Print info.json's summary as JSON."),
@@ -224,7 +230,7 @@ def data_prepare_cmd(
     out: Path = typer.Option(..., "-o", "--out", help="Dataset folder to create (manifest.jsonl + shards/)."),
     babel60: bool = typer.Option(False, "--babel60", help="Text = the clip's BABEL-60 class names; "
                                  "clips with none are dropped (the paper's action-recognition model)."),
-    stride: Optional[int] = typer.Option(None, "--stride", help="Frames between clip starts (default 60: back to back)."),
+    stride: Optional[int] = typer.Option(None, "--stride", min=1, max=100_000, help="Frames between clip starts (default 60: back to back)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -237,8 +243,6 @@ def data_prepare_cmd(
     """
     from .data.babel import PrepareConfig, prepare_babel
 
-    if stride is not None and stride < 1:
-        raise MclipError(f"--stride: at least 1, got {stride}")
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -393,6 +397,9 @@ def export_cmd(
             info = _json.loads(card.read_text())
         except (OSError, ValueError) as e:
             raise MclipError(f"{card}: not a readable JSON file ({type(e).__name__})") from None
+        if not isinstance(info, dict):
+            raise MclipError(f"{card}: the card must be a JSON object (fields such as \"data\", "
+                             f"\"scores\"), got a {type(info).__name__}")
     path = export_for_release(checkpoint, out, card=info)
     digest = checksum_path(path).read_text().split()[0]
     summary = {"path": str(path), "bytes": path.stat().st_size, "sha256": digest}
@@ -439,7 +446,12 @@ def _progress(total: int, description: str, enabled: bool = True):
                       TimeRemainingColumn(), console=Console(stderr=True), transient=True,
                       disable=not enabled) as p:
             task = p.add_task(description, total=total)
-            yield lambda done, tot=None: p.update(task, completed=done, total=tot or total)
+
+            def update(done, tot=None):
+                _stop_if_terminated()
+                p.update(task, completed=done, total=tot or total)
+
+            yield update
 
     return bar()
 
@@ -472,31 +484,36 @@ def text2motion_cmd(
     prompts_file: Optional[Path] = typer.Option(
         None, "--prompts", help="Text file, one prompt per line (blank lines and #comments skipped)."),
     out: Path = typer.Option(..., "-o", "--out", help=_OUT_HELP),
-    frames: Optional[int] = typer.Option(None, "--frames", help="Frames per motion at 30 fps (default: the model's clip length, 60 = 2 s)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the takes: the same seed gives the same "
+    frames: Optional[int] = typer.Option(None, "--frames", min=1, max=MAX_FRAMES, help="Frames per motion at 30 fps (default: the model's clip length, 60 = 2 s)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="Seed of the takes: the same seed gives the same "
                                        "motion; without one each run is a fresh take (its seed is printed)."),
-    num_samples: int = typer.Option(1, "--num-samples", "-n", help="Takes per prompt (-o file.mp4: a grid of "
+    num_samples: int = typer.Option(1, "--num-samples", "-n", min=1, max=100, help="Takes per prompt (-o file.mp4: a grid of "
                                     "them side by side, plus file-NN.npz each)."),
     sampler: str = typer.Option("auto", "--sampler", help="prior: draw the latent from the model's sampler "
                                 "(varied, sharp takes); direct: decode the prompt's own latent (paper 4.2, "
                                 "one answer per prompt); auto: prior when the weights have one."),
-    guidance: Optional[float] = typer.Option(None, "--guidance", help="With the sampler: classifier-free "
+    guidance: Optional[float] = typer.Option(None, "--guidance", min=0.0, max=50.0, help="With the sampler: classifier-free "
                                              "guidance scale (higher: closer to the prompt, less varied). "
                                              "[default: the sampler's]"),
-    temperature: Optional[float] = typer.Option(None, "--temperature", help="With the sampler: scale of its "
+    temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, max=10.0, help="With the sampler: scale of its "
                                                 "starting noise (below 1: takes nearer the typical one). "
                                                 "[default: 1]"),
-    sample_steps: Optional[int] = typer.Option(None, "--sample-steps", help="With the sampler: its Euler "
+    sample_steps: Optional[int] = typer.Option(None, "--sample-steps", min=1, max=1000, help="With the sampler: its Euler "
                                                "steps (fewer: faster, coarser). [default: the sampler's]"),
     variation: float = typer.Option(
-        0.0, "--variation", help="With --sampler direct: turn each prompt's latent this far (0..1) towards a "
+        0.0, "--variation", min=0.0, max=1.0, help="With --sampler direct: turn each prompt's latent this far (0..1) towards a "
                                  "random direction for a different take."),
     extend: str = typer.Option("loop", "--extend", help="Beyond the model's clip length: 'loop' chains "
                                                         "copies of the clip with cross-fades (keeps walking, "
                                                         "turning); 'extrapolate' asks the decoder for all frames."),
-    fps: float = typer.Option(30.0, "--fps", help="Frame rate of the rendered video (motion files stay 30 fps)."),
+    fps: float = typer.Option(30.0, "--fps", min=1.0, max=MAX_FPS, help="Frame rate of the rendered video (motion files stay 30 fps)."),
     fmt: str = typer.Option("mp4", "--format", help="File type per prompt when -o is a folder: "
                                                    "mp4, gif, png, npz, npy or bvh."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="-o folder holding an earlier run's "
+                                   "results: remove them and start again."),
+    resume: bool = typer.Option(False, "--resume", help="-o folder holding an interrupted run of the "
+                                "same prompts and settings: keep its finished prompts, do the rest "
+                                "(its seed is reused when --seed is not given)."),
     weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
     device: Optional[str] = typer.Option(None, "--device", help=_DEVICE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
@@ -536,7 +553,11 @@ def text2motion_cmd(
         file_set(out)  # a bad extension fails before the model loads
         if len(texts) > 1:
             raise MclipError(f"{out}: {len(texts)} prompts need a folder (-o {out.stem}/)")
-    _check_sampling(num_samples, guidance, temperature, sample_steps, variation)
+    mode = _batch_mode(overwrite, resume, out)
+    if mode == "resume" and seed is None:    # the interrupted run's takes, not fresh ones
+        from .outputs import read_index
+
+        seed = (read_index(out) or {}).get("seed")
     engine = _load_engine(weights, device)
     used = engine.resolve_sampler(sampler)
     if seed is None:      # a fresh take, but one the user can reproduce: the seed is reported
@@ -562,16 +583,22 @@ def text2motion_cmd(
             again = "this take" if num_samples == 1 else "these takes"
             typer.echo(f"sampler {used}, seed {seed} (--seed {seed} gives {again} again)")
         return
-    batch = BatchFolder(out, fmt, meta={"command": "text2motion", "weights": str(engine.weights_path),
-                                        "frames": frames or engine.frames, "variation": variation,
-                                        "guidance": guidance, "temperature": temperature, **info})
+    meta = {"command": "text2motion", "weights": str(engine.weights_path),
+            "frames": frames or engine.frames, "variation": variation, "guidance": guidance,
+            "temperature": temperature, "extend": extend, "sample_steps": sample_steps,
+            "format": fmt, **info}
     written = []
     chunk = 32  # decode this many at once; files are written as each chunk finishes
-    with _progress(len(texts) * num_samples, "text2motion", enabled=not as_json) as update:
-        for i in range(0, len(texts), chunk):
+    with BatchFolder(out, fmt, meta=meta, mode=mode) as batch, \
+            _progress(len(texts) * num_samples, "text2motion", enabled=not as_json) as update:
+        done = batch.check_resumed([t for t in texts for _ in range(num_samples)])
+        update(done)
+        for i in range(done // num_samples, len(texts), chunk):
             part = texts[i:i + chunk]
             motions = engine.text2motion(part, **opts)
             for j, motion in enumerate(motions):
+                if i * num_samples + j < done:     # finished by the interrupted run
+                    continue
                 text, take = part[j // num_samples], j % num_samples
                 name = None
                 if num_samples > 1:
@@ -582,31 +609,32 @@ def text2motion_cmd(
     _report(written + [out / "index.json"], as_json, {"count": len(batch.items), **info})
 
 
-def _check_sampling(num_samples: int, guidance: Optional[float], temperature: Optional[float],
-                    sample_steps: Optional[int], variation: float = 0.0) -> None:
-    """text2motion's sampler options in their documented ranges, before the model loads."""
-    import math
+def _batch_mode(overwrite: bool, resume: bool, out: Path) -> str:
+    """BatchFolder's mode from --overwrite / --resume (which only mean something for -o
+    folder/), checked against the folder before the model loads."""
+    from .outputs import check_batch_target, is_dir_target
 
-    if not 1 <= num_samples <= 100:
-        raise MclipError(f"--num-samples {num_samples}: must be between 1 and 100")
-    for flag, value, top in (("--guidance", guidance, 50.0), ("--temperature", temperature, 10.0)):
-        if value is not None and not (math.isfinite(value) and 0.0 <= value <= top):
-            raise MclipError(f"{flag} {value}: must be between 0 and {top:g}")
-    if sample_steps is not None and not 1 <= sample_steps <= 1000:
-        raise MclipError(f"--sample-steps {sample_steps}: must be between 1 and 1000")
-    if not (math.isfinite(variation) and 0.0 <= variation <= 1.0):
-        raise MclipError(f"--variation {variation}: must be between 0 and 1")
+    if overwrite and resume:
+        raise MclipError("--overwrite and --resume: give one (start again, or finish the earlier run)")
+    if not is_dir_target(out):
+        if overwrite or resume:
+            raise MclipError(f"--{'overwrite' if overwrite else 'resume'}: only for -o folder/ "
+                             f"(a single file is always replaced)")
+        return "new"
+    mode = "overwrite" if overwrite else "resume" if resume else "new"
+    check_batch_target(out, mode)
+    return mode
 
 
 def _write_many(motions, out: Path, captions: List[str], names: List[str], fmt: str,
-                fps: float, as_json: bool, meta: dict) -> list:
+                fps: float, as_json: bool, meta: dict, mode: str = "new") -> list:
     """Several motions to -o: a grid render (+ per-motion .npz) or a folder."""
     from .outputs import BatchFolder, is_dir_target, write_grid
 
     if is_dir_target(out):
-        batch = BatchFolder(out, fmt, meta=meta)
         paths = []
-        with _progress(len(motions), "writing", enabled=not as_json) as update:
+        with BatchFolder(out, fmt, meta=meta, mode=mode) as batch, \
+                _progress(len(motions), "writing", enabled=not as_json) as update:
             for m, cap, name in zip(motions, captions, names):
                 paths += batch.add(m, cap, render_fps=fps, name=name)
                 update(len(batch.items))
@@ -619,17 +647,19 @@ def _write_many(motions, out: Path, captions: List[str], names: List[str], fmt: 
 def interpolate_cmd(
     a: str = typer.Argument(..., help="Start: a motion file (.npz/.npy/.bvh) or a quoted text."),
     b: str = typer.Argument(..., help="End: a motion file or a quoted text."),
-    steps: int = typer.Option(5, "--steps", "-n", help="Motions in the sequence, both ends included (>= 2)."),
+    steps: int = typer.Option(5, "--steps", "-n", min=2, max=100, help="Motions in the sequence, both ends included (>= 2)."),
     slerp: bool = typer.Option(False, "--slerp", help="Spherical interpolation of the latent direction "
                                                       "(constant angular speed) instead of linear."),
     out: Path = typer.Option(..., "-o", "--out",
                              help="grid.mp4/.gif/.png (all steps side by side, plus grid-NN.npz), "
                                   "x.npz/.npy/.bvh (x-NN.<ext> per step) or a folder/."),
-    frames: Optional[int] = typer.Option(None, "--frames", help="Frames per motion at 30 fps (default: the model's clip length, 60)."),
+    frames: Optional[int] = typer.Option(None, "--frames", min=1, max=MAX_FRAMES, help="Frames per motion at 30 fps (default: the model's clip length, 60)."),
     extend: str = typer.Option("loop", "--extend", help="Beyond the clip length: loop or extrapolate "
                                                         "(see text2motion --help)."),
-    fps: float = typer.Option(30.0, "--fps", help="Frame rate of the rendered video."),
+    fps: float = typer.Option(30.0, "--fps", min=1.0, max=MAX_FPS, help="Frame rate of the rendered video."),
     fmt: str = typer.Option("mp4", "--format", help="File type per step when -o is a folder."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="-o folder holding an earlier run's "
+                                   "results: remove them first."),
     weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
     device: Optional[str] = typer.Option(None, "--device", help=_DEVICE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
@@ -648,8 +678,6 @@ def interpolate_cmd(
     from .engine import check_prompts, is_motion_ref
     from .outputs import file_set, is_dir_target
 
-    if steps < 2:
-        raise MclipError(f"--steps {steps}: need at least 2 (the two ends)")
     _check_extend(extend)
     for x in (a, b):
         if not is_motion_ref(x):
@@ -657,6 +685,7 @@ def interpolate_cmd(
     _check_motion_args(a, b)
     if not is_dir_target(out):
         file_set(out)
+    mode = _batch_mode(overwrite, False, out)
     engine = _load_engine(weights, device)
     motions = engine.interpolate(a, b, steps=steps, slerp=slerp, frames=frames, extend=extend)
     ts = [i / (steps - 1) for i in range(steps)]
@@ -665,7 +694,8 @@ def interpolate_cmd(
                 for i, t in enumerate(ts)]
     names = [f"step-{i:02d}" for i in range(steps)]
     paths = _write_many(motions, out, captions, names, fmt, fps, as_json,
-                        meta={"command": "interpolate", "a": a, "b": b, "steps": steps, "slerp": slerp})
+                        meta={"command": "interpolate", "a": a, "b": b, "steps": steps, "slerp": slerp},
+                        mode=mode)
     _report(paths, as_json, {"steps": steps, "slerp": slerp})
 
 
@@ -674,14 +704,14 @@ def edit_cmd(
     motion: Optional[str] = typer.Argument(None, help="Motion to edit (.npz/.bvh, or .npy joints: fitted by IK)."),
     add: List[str] = typer.Option([], "--add", help="Text whose direction is added (repeatable)."),
     sub: List[str] = typer.Option([], "--sub", help="Text whose direction is subtracted (repeatable)."),
-    scale: float = typer.Option(1.0, "--scale", help="Strength of the edit: z + scale*(add - sub); "
+    scale: float = typer.Option(1.0, "--scale", min=-10.0, max=10.0, help="Strength of the edit: z + scale*(add - sub); "
                                                      "1 is strong, 0.3-0.5 subtle."),
     add_motion: List[Path] = typer.Option([], "--add-motion", help="Motion file whose latent is added."),
     sub_motion: List[Path] = typer.Option([], "--sub-motion", help="Motion file whose latent is subtracted."),
     upper: Optional[str] = typer.Option(None, "--upper", help="Composition: upper body from this motion file or text."),
     lower: Optional[str] = typer.Option(None, "--lower", help="Composition: lower body and path from this motion file or text."),
     out: Path = typer.Option(..., "-o", "--out", help=_OUT_HELP.replace(", or a folder/ (one file set per result and index.json)", "")),
-    fps: float = typer.Option(30.0, "--fps", help="Frame rate of the rendered video."),
+    fps: float = typer.Option(30.0, "--fps", min=1.0, max=MAX_FPS, help="Frame rate of the rendered video."),
     weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
     device: Optional[str] = typer.Option(None, "--device", help=_DEVICE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the written files as JSON."),
@@ -752,7 +782,7 @@ def classify_cmd(
     labels: str = typer.Option("babel60", "--labels", "-l",
                                help="babel60, babel120, a text file (one label per line), "
                                     "or a comma-separated list \"walk,run,jump\"."),
-    top_k: int = typer.Option(5, "--top-k", "-k", help="How many labels to show."),
+    top_k: int = typer.Option(5, "--top-k", "-k", min=1, max=1000, help="How many labels to show."),
     per_window: bool = typer.Option(False, "--per-window", help="Also classify each 2 s window "
                                                                 "(60 frames, 30 apart)."),
     weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
@@ -827,7 +857,7 @@ def encode_cmd(
       mclip encode --text "walk" --text "run" -o texts.npy
     """
     from .engine import check_prompts
-    from .motion_io import atomic_path
+    from .atomic import atomic_path
 
     import numpy as np
 
@@ -859,7 +889,7 @@ def encode_cmd(
 def search_cmd(
     query: str = typer.Argument(..., help="What to look for, in words."),
     library: Path = typer.Option(..., "--library", "-L", help="Folder of motion files (searched recursively)."),
-    top_k: int = typer.Option(10, "--top-k", "-k", help="How many results."),
+    top_k: int = typer.Option(10, "--top-k", "-k", min=1, max=1000, help="How many results."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir",
                                              help="Where latents are cached (default $MCLIP_CACHE or ~/.cache/mclip)."),
     weights: Optional[Path] = typer.Option(None, "--weights", "-w", help=_WEIGHTS_HELP),
@@ -914,18 +944,18 @@ def eval_cmd(
                               help="Dataset folder (manifest.jsonl + shards/): the synthetic corpus "
                                    "or prepared AMASS/BABEL data."),
     split: str = typer.Option("test", "--split", help="Which clips: train, val or test."),
-    n: int = typer.Option(512, "--n", help="Evaluate at most this many clips (and prompts)."),
-    seed: int = typer.Option(0, "--seed", help="Picks the clips, prompts and pairs; same seed, same numbers."),
+    n: int = typer.Option(512, "--n", min=1, max=1_000_000, help="Evaluate at most this many clips (and prompts)."),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="Picks the clips, prompts and pairs; same seed, same numbers."),
     labels: str = typer.Option("auto", "--labels",
                                help="Classification labels: 'actions' (the split's actions), "
                                     "'babel60' (paper's BABEL-60), or 'auto' (babel60 for BABEL data)."),
     only: Optional[str] = typer.Option(None, "--only",
                                        help="Comma-separated sections to run: reconstruction, "
                                             "classification, text2motion, interpolation."),
-    steps: int = typer.Option(7, "--steps", help="Interpolation points per pair, endpoints included (>= 5)."),
-    guidance: Optional[float] = typer.Option(None, "--guidance", help="text2motion with a sampler: its "
+    steps: int = typer.Option(7, "--steps", min=5, max=50, help="Interpolation points per pair, endpoints included (>= 5)."),
+    guidance: Optional[float] = typer.Option(None, "--guidance", min=0.0, max=50.0, help="text2motion with a sampler: its "
                                              "guidance scale. [default: the sampler's]"),
-    sample_steps: Optional[int] = typer.Option(None, "--sample-steps", help="text2motion with a sampler: "
+    sample_steps: Optional[int] = typer.Option(None, "--sample-steps", min=1, max=1000, help="text2motion with a sampler: "
                                                "its Euler steps. [default: the sampler's]"),
     device: Optional[str] = typer.Option(None, "--device", help="cpu or cuda (default: cuda when present)."),
     json_out: Optional[Path] = typer.Option(None, "--json",
@@ -959,11 +989,47 @@ def eval_cmd(
         typer.echo(f"wrote {json_out}")
 
 
+class Terminated(BaseException):
+    """SIGTERM (``timeout``, ``kill``, a CI runner stopping a job), raised in the main
+    thread like Ctrl-C's KeyboardInterrupt so the same clean-up runs: temp files go,
+    batches keep what finished, an ffmpeg child is closed."""
+
+
+_SIGTERM_SEEN: list = []   # set by the handler, for the rare raise Python swallows
+
+
+def _on_sigterm(signum, frame) -> None:
+    _SIGTERM_SEEN.append(signum)
+    raise Terminated()
+
+
+def _stop_if_terminated() -> None:
+    """A safe point (every progress update): a SIGTERM whose exception was swallowed
+    (it landed in a fork handler or a finaliser, where Python ignores exceptions)
+    still stops the command here."""
+    if _SIGTERM_SEEN:
+        raise Terminated()
+
+
+def _usage_line(e) -> str:
+    """A click/typer usage error as one line, e.g. ``error: Invalid value for '--fps': ...``."""
+    msg = " ".join(e.format_message().split())
+    ctx = getattr(e, "ctx", None)
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    return f"error: {msg}{where}"
+
+
 def main(argv: Optional[List[str]] = None) -> None:
-    """Console entry point: run the app, turning user errors into one line + exit 2."""
+    """Console entry point: run the app, turning user errors into one line + exit 2,
+    Ctrl-C into exit 130 and SIGTERM into exit 143, each with one line on stderr."""
+    import signal
+
     _LOADED.clear()          # a caller running several commands in one process
+    _SIGTERM_SEEN.clear()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         rc = app(args=argv, standalone_mode=False)
+        _stop_if_terminated()
         # In non-standalone mode typer turns Ctrl-C into Exit(130) and *returns* the
         # code instead of raising, so a returned non-zero code must become the exit status.
         if isinstance(rc, int) and rc != 0:
@@ -976,8 +1042,15 @@ def main(argv: Optional[List[str]] = None) -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    except Terminated:
+        typer.echo("terminated", err=True)
+        sys.exit(143)
     except SystemExit:
         raise
+    except OSError as e:     # a write or read the file system refused, outside mclip's checks
+        where = f"{e.filename}: " if e.filename else ""
+        typer.echo(f"error: {where}{e.strerror or e}", err=True)
+        sys.exit(2)
     except Exception as e:  # click usage errors and the like
         import click
 
@@ -986,12 +1059,17 @@ def main(argv: Optional[List[str]] = None) -> None:
         usage = tuple(c for c in (getattr(typer, "TyperException", None),
                                   click.exceptions.ClickException) if c is not None)
         if isinstance(e, usage) and hasattr(e, "show"):
-            e.show()
+            if type(e).__name__ == "NoArgsIsHelpError":
+                e.show()        # `mclip` or `mclip data` alone: the help text
+            else:
+                typer.echo(_usage_line(e), err=True)
             sys.exit(getattr(e, "exit_code", 2))
         if isinstance(e, (typer.Abort, click.exceptions.Abort)):
             typer.echo("aborted", err=True)
             sys.exit(130)
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -347,7 +347,11 @@ class Engine:
     def motion_latent(self, motion: MotionLike) -> torch.Tensor:
         """(D,) unit latent of a whole motion: the mean direction of its windows."""
         _, z = self.window_latents(motion)
-        return windows.mean_direction(z)
+        z = windows.mean_direction(z)
+        if not torch.isfinite(z).all():   # nothing non-finite is written, ranked or shown
+            name = "the motion" if isinstance(motion, Motion) else str(motion)
+            raise MclipError(f"{name}: encodes to NaN or infinite values")
+        return z
 
     # -------------------------------------------------------------- motions out
 
@@ -633,6 +637,8 @@ class Engine:
             for n, f in enumerate(files, 1):
                 key = LatentCache.key(f)
                 z = cache.get(key)
+                if z is not None and not np.isfinite(z).all():   # never trust a bad entry
+                    z = None
                 if z is None:
                     try:
                         z = self.motion_latent(f).cpu().numpy()
@@ -709,11 +715,11 @@ class LatentCache:
     def save(self) -> None:
         if not self.dirty or not self.items:
             return
-        from .motion_io import atomic_path
+        from .atomic import atomic_path
 
         keys = list(self.items)
         try:
-            with atomic_path(self.path) as tmp:
+            with atomic_path(self.path, parents=True) as tmp:
                 np.savez(tmp, keys=np.array(keys), latents=np.stack([self.items[k] for k in keys]))
         except (MclipError, OSError):
             pass  # a cache that cannot be written only costs time next run

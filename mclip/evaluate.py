@@ -695,8 +695,10 @@ def _check_config(cfg: EvalConfig) -> None:
         raise MclipError(f"--steps {cfg.interp_steps}: must be at least 5")
     if cfg.labels not in LABEL_SETS:
         raise MclipError(f"--labels {cfg.labels}: unknown (choose from {', '.join(LABEL_SETS)})")
+    if not cfg.sections:
+        raise MclipError(f"--only: name at least one section ({', '.join(SECTIONS)})")
     unknown = [s for s in cfg.sections if s not in SECTIONS]
-    if unknown or not cfg.sections:
+    if unknown:
         raise MclipError(f"--only: unknown section(s) {unknown} (choose from {', '.join(SECTIONS)})")
     if cfg.batch_size < 1 or cfg.group_size < 2 or cfg.interp_pairs < 1:
         raise MclipError("evaluate: batch_size, interp_pairs must be >= 1 and group_size >= 2")

@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
 
 import numpy as np
 import torch
 
 from . import bvh, skeleton
+from .atomic import atomic_path, atomic_write  # noqa: F401  (re-exported for callers)
 from .errors import MclipError
 from .rotations import (
     axis_angle_to_matrix,
@@ -134,55 +132,6 @@ def resample(motion: Motion, fps: float = FPS) -> Motion:
     return Motion(poses, trans, fps)
 
 
-# ----------------------------------------------------------------- atomic writes
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success move it over ``path``.
-
-    Usage::
-
-        with atomic_path("out.npz") as tmp:
-            np.savez(tmp, ...)          # any writer that takes a file name
-
-    The temporary name lives in the target folder (so ``os.replace`` is an atomic
-    rename on the same file system), starts with a dot and keeps the target's
-    extension (numpy, imageio... choose the format from it). If the block raises
-    (including KeyboardInterrupt), the temporary file is removed and ``path`` is left
-    as it was. Missing parent folders are created. The final file gets the usual
-    permissions (0666 minus umask), not mkstemp's private 0600.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise MclipError(f"{path}: is a directory, expected an output file name")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix,
-                                        dir=path.parent)
-    except OSError as e:
-        raise MclipError(f"{path}: cannot write ({e.strerror or e})") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-@contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs) -> Iterator[IO]:
-    """Like ``open(path, mode)`` but the file only appears, complete, when the block ends."""
-    with atomic_path(path) as tmp:
-        with open(tmp, mode, **open_kwargs) as f:
-            yield f
-
-
 # ----------------------------------------------------------------- reading
 
 
@@ -201,9 +150,39 @@ def _check_input(path: str | os.PathLike) -> tuple[Path, str]:
     return p, ext
 
 
+def _real(arr: np.ndarray) -> bool:
+    """Integers or floats: not booleans, strings, objects or complex numbers."""
+    return np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+
+
 def _finite(name: str, what: str, arr: np.ndarray) -> None:
     if not np.isfinite(arr).all():
         raise MclipError(f"{name}: '{what}' contains NaN or inf")
+
+
+# Beyond these a value is not a recording but garbage, and float32 maths on it (squares
+# in FK, velocities) overflows to inf/NaN: refused when read.
+MAX_ANGLE_RAD = 1e3      # axis-angle magnitude, ~160 turns
+MAX_POSITION_M = 1e4     # root or joint position, 10 km from the origin
+MIN_BONE_M = 1e-3        # a bone shorter than 1 mm in most frames: a degenerate skeleton
+
+
+def _bounded(name: str, what: str, arr: np.ndarray, limit: float, unit: str) -> None:
+    big = float(np.abs(arr).max()) if arr.size else 0.0
+    if big > limit:
+        raise MclipError(f"{name}: '{what}' holds values up to {big:.3g} {unit} (at most "
+                         f"{limit:g} is a plausible motion)")
+
+
+def _check_skeleton(name: str, joints: np.ndarray) -> None:
+    """(T, 24, 3) joints must have bones: all-zero or collapsed joints fit no rotations."""
+    lengths = np.linalg.norm(joints[:, [c for _, c in skeleton.BONES]]
+                             - joints[:, [p for p, _ in skeleton.BONES]], axis=-1)
+    short = np.median(lengths, axis=0) < MIN_BONE_M
+    if short.any():
+        child = [c for _, c in skeleton.BONES][int(np.argmax(short))]
+        raise MclipError(f"{name}: degenerate skeleton ({int(short.sum())} of {len(short)} bones "
+                         f"have zero length, e.g. the one to {skeleton.JOINT_NAMES[child]})")
 
 
 # Width of AMASS/SMPL-family pose vectors -> (joints in the file, index of the
@@ -271,8 +250,8 @@ def _read_npz(p: Path) -> Motion:
         poses, trans, fps = get("poses"), get("trans"), get(fps_key)
 
     for key, arr in (("poses", poses), ("trans", trans), (fps_key, fps)):
-        if not np.issubdtype(arr.dtype, np.number):
-            raise MclipError(f"{name}: '{key}' is not numeric (dtype {arr.dtype})")
+        if not _real(arr):
+            raise MclipError(f"{name}: '{key}' is not real-valued numbers (dtype {arr.dtype})")
     poses = _smpl_poses(name, poses.astype(np.float64))
     T = poses.shape[0]
     if T == 0:
@@ -284,6 +263,8 @@ def _read_npz(p: Path) -> Motion:
     fps = float(fps.reshape(()))
     _finite(name, "poses", poses)
     _finite(name, "trans", trans)
+    _bounded(name, "poses", poses, MAX_ANGLE_RAD, "rad")
+    _bounded(name, "trans", trans, MAX_POSITION_M, "m")
     if not (math.isfinite(fps) and fps > 0):
         raise MclipError(f"{name}: '{fps_key}' must be a positive frame rate, got {fps}")
     return Motion(poses, trans, fps)
@@ -297,11 +278,21 @@ def _read_bvh(p: Path) -> Motion:
     except OSError as e:
         raise MclipError(f"{p}: cannot read ({e.strerror or e})") from None
     rotmats, trans, fps = bvh.parse_bvh(text, str(p))
+    _bounded(str(p), "root position", trans, MAX_POSITION_M, "m")
     return motion_from_rotmats(rotmats, trans, fps)
 
 
 def _read_npy_joints(p: Path) -> np.ndarray:
     name = str(p)
+    try:
+        with open(p, "rb") as f:
+            magic = f.read(6)
+    except OSError as e:
+        raise MclipError(f"{name}: cannot read ({e.strerror or e})") from None
+    if magic != b"\x93NUMPY" and not zipfile.is_zipfile(p):
+        # np.load would try it as a pickle and advise unsafe loading: never do that
+        raise MclipError(f"{name}: not a .npy array (no NumPy header; a text or other file "
+                         f"named .npy?)")
     try:
         arr = np.load(p, allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
@@ -309,13 +300,15 @@ def _read_npy_joints(p: Path) -> np.ndarray:
     if not isinstance(arr, np.ndarray):  # np.load returns an NpzFile for zip archives
         arr.close()
         raise MclipError(f"{name}: is an .npz archive, not an .npy array")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise MclipError(f"{name}: joint array is not numeric (dtype {arr.dtype})")
+    if not _real(arr):
+        raise MclipError(f"{name}: joint array is not real-valued numbers (dtype {arr.dtype})")
     if arr.ndim != 3 or arr.shape[1:] != (NUM_JOINTS, 3):
         raise MclipError(f"{name}: joint array has shape {arr.shape}, expected (T, 24, 3)")
     if arr.shape[0] == 0:
         raise MclipError(f"{name}: the motion is empty (0 frames)")
     _finite(name, "joints", arr)
+    _bounded(name, "joints", arr, MAX_POSITION_M, "m")
+    _check_skeleton(name, arr)
     return arr.astype(np.float32)
 
 
@@ -329,7 +322,10 @@ def load_motion(path: str | os.PathLike, fps: float | None = FPS) -> Motion:
         raise MclipError(f"{p}: holds joint positions only (no rotations); "
                          f"an .npz or .bvh motion is needed here")
     motion = _read_npz(p) if ext == ".npz" else _read_bvh(p)
-    return motion if fps is None else resample(motion, fps)
+    motion = motion if fps is None else resample(motion, fps)
+    if not np.isfinite(motion.joints()).all():
+        raise MclipError(f"{p}: its poses give non-finite joint positions")
+    return motion
 
 
 def load_joints(path: str | os.PathLike) -> np.ndarray:
@@ -365,7 +361,7 @@ def save_joints(joints: np.ndarray, path: str | os.PathLike) -> None:
     if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3) or joints.shape[0] == 0:
         raise ValueError(f"save_joints expects (T, 24, 3) with T > 0, got {joints.shape}")
     if not np.isfinite(joints).all():
-        raise ValueError("save_joints: joints contain NaN or inf")
+        raise MclipError(f"{path}: not written, the joints contain NaN or infinite values")
     with atomic_path(path) as tmp:
         np.save(tmp, joints)
 
@@ -379,7 +375,7 @@ def save_motion(motion: Motion, path: str | os.PathLike) -> None:
     if motion.num_frames == 0:
         raise ValueError("save_motion: the motion has no frames")
     if not (np.isfinite(motion.poses).all() and np.isfinite(motion.trans).all()):
-        raise ValueError("save_motion: the motion contains NaN or inf")
+        raise MclipError(f"{path}: not written, the motion contains NaN or infinite values")
     motion = resample(motion, FPS)
     if ext == ".npy":
         save_joints(motion.joints(), path)
@@ -394,7 +390,10 @@ def save_motion(motion: Motion, path: str | os.PathLike) -> None:
                 gender=np.array("neutral"),
             )
     else:
-        text = bvh.bvh_text(motion.rotmats().double().numpy(), motion.trans, FPS)
+        try:
+            text = bvh.bvh_text(motion.rotmats().double().numpy(), motion.trans, FPS)
+        except MclipError as e:
+            raise MclipError(f"{path}: {e}") from None
         with atomic_write(path, "w", encoding="utf-8") as f:
             f.write(text)
 

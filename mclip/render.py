@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import MclipError
-from .motion_io import atomic_path
+from .atomic import atomic_path
 from .skeleton import BONES, FOOT_HEIGHT, JOINT_INDEX, LEFT_JOINTS, NUM_JOINTS, RIGHT_JOINTS
 
 ProgressFn = Callable[[int, int], None]
@@ -650,22 +650,56 @@ def _write_gif(layout: _Layout, path: Path, fps: float, progress: ProgressFn | N
 
 
 def _write_mp4(layout: _Layout, path: Path, fps: float, progress: ProgressFn | None) -> None:
+    """H.264 mp4 through the ffmpeg binary imageio-ffmpeg ships, frames piped as raw RGB.
+
+    Written here rather than with ``imageio_ffmpeg.write_frames`` because an interrupt
+    (Ctrl-C, SIGTERM) must kill ffmpeg *and wait for it* before the temp file goes: that
+    writer kills without waiting, and an ffmpeg that opens its output late re-creates
+    the file after it was removed.
+    """
+    import subprocess
+
     import imageio_ffmpeg
 
+    w, h = layout.width + layout.width % 2, layout.height + layout.height % 2  # yuv420p: even
     with atomic_path(path) as tmp:
-        writer = imageio_ffmpeg.write_frames(
-            str(tmp), (layout.width, layout.height), fps=float(fps), codec="libx264",
-            pix_fmt_out="yuv420p", quality=None, macro_block_size=2,
-            output_params=["-crf", str(layout.cfg.crf), "-preset", "veryfast",
-                           "-movflags", "+faststart", "-f", "mp4"])
-        writer.send(None)
+        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error",
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{fps:g}", "-i", "-",
+               "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(layout.cfg.crf),
+               "-preset", "veryfast", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE)
+        except OSError as e:
+            raise MclipError(f"{path}: cannot start ffmpeg ({e.strerror or e})") from None
         try:
             for t in range(layout.frames):
-                writer.send(layout.frame_rgb(t).tobytes())
+                frame = np.asarray(layout.frame_rgb(t))          # (H, W, 3) uint8
+                if frame.shape[:2] != (h, w):
+                    frame = np.pad(frame, ((0, h - frame.shape[0]), (0, w - frame.shape[1]), (0, 0)),
+                                   mode="edge")
+                proc.stdin.write(np.ascontiguousarray(frame).tobytes())
                 if progress:
                     progress(t + 1, layout.frames)
+            proc.stdin.close()
+            err = proc.stderr.read().decode(errors="replace").strip()
+            if proc.wait() != 0:
+                last = err.splitlines()[-1] if err else f"exit code {proc.returncode}"
+                raise MclipError(f"{path}: ffmpeg failed ({last})")
+        except BrokenPipeError:
+            proc.wait()
+            err = proc.stderr.read().decode(errors="replace").strip()
+            last = err.splitlines()[-1] if err else "it stopped reading frames"
+            raise MclipError(f"{path}: ffmpeg failed ({last})") from None
         finally:
-            writer.close()
+            if proc.poll() is None:     # interrupted: stop it, and wait until it is gone
+                proc.kill()
+                proc.wait()
+            for pipe in (proc.stdin, proc.stderr):
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
 
 
 def sheet_indices(n_frames: int, count: int) -> list[int]:

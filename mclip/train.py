@@ -92,6 +92,22 @@ class TrainConfig:
     threads: int = 0                  # torch CPU threads; 0 = torch's default
     progress: bool = True             # Rich progress bar (rank 0)
 
+    def check(self) -> "TrainConfig":
+        """Every numeric setting of type and in ``SETTING_RANGES``, whether it came from a
+        flag, a recipe or a saved run: one ``MclipError`` naming the flag otherwise."""
+        for name, (low, high) in SETTING_RANGES.items():
+            v = getattr(self, name)
+            if v is None and name in ("steps",):
+                continue
+            kind = int if isinstance(low, int) and isinstance(high, int) else float
+            flag = "--" + name.replace("_", "-")
+            ok_type = (isinstance(v, int) if kind is int else isinstance(v, (int, float)))
+            if isinstance(v, bool) or not ok_type:
+                raise MclipError(f"{flag} {v!r}: must be {'an integer' if kind is int else 'a number'}")
+            if not (math.isfinite(v) and low <= v <= high):
+                raise MclipError(f"{flag} {v}: must be between {_num(low)} and {_num(high)}")
+        return self
+
     def loss_weights(self) -> LossWeights:
         return LossWeights(self.lambda_rot, self.lambda_vel, self.lambda_pos,
                            self.lambda_text, self.lambda_image, self.lambda_text_recon)
@@ -104,6 +120,24 @@ class TrainConfig:
             raise MclipError(f"{source}: unknown training settings {unknown} "
                              f"(known: {', '.join(sorted(known))})")
         return cls(**d)
+
+
+# Allowed range of each numeric setting. The upper bounds are far beyond any sensible
+# run; they exist so that a typo fails at once instead of allocating without bound.
+SETTING_RANGES = {
+    "batch_size": (1, 65536), "lr": (1e-12, 10.0), "weight_decay": (0.0, 10.0),
+    "adam_beta2": (0.0, 0.999999), "warmup_steps": (0, 10 ** 9), "steps": (1, 10 ** 9),
+    "epochs": (1e-6, 1e6), "lambda_rot": (0.0, 1e6), "lambda_vel": (0.0, 1e6),
+    "lambda_pos": (0.0, 1e6), "lambda_text": (0.0, 1e6), "lambda_image": (0.0, 1e6),
+    "lambda_text_recon": (0.0, 1e6), "grad_clip": (0.0, 1e6), "ckpt_every": (1, 10 ** 9),
+    "val_every": (1, 10 ** 9), "val_max_clips": (1, 10 ** 9), "sample_every": (0, 10 ** 9),
+    "sample_texts": (0, 64), "log_every": (1, 10 ** 9), "seed": (0, 2 ** 63 - 1),
+    "synth_clips": (1, 10 ** 7), "threads": (0, 1024),
+}
+
+
+def _num(x) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
 
 
 # What a resumed run may change: how much longer and how it goes on (schedule, threads,
@@ -512,6 +546,8 @@ def open_run(cfg: TrainConfig, resume: bool, changes: dict | None = None,
 
     out = Path(cfg.out)
     last = out / "last.pt"
+    if out.exists() and not out.is_dir():
+        raise MclipError(f"{out}: exists and is not a folder (--out names the run's folder)")
     if not resume:
         if refuse_existing and last.exists():
             raise MclipError(f"{out}: already holds a run (last.pt); pass --resume to continue "
@@ -539,7 +575,9 @@ def train(cfg: TrainConfig, resume: bool = False, backbone=None,
     steps and threads.
     """
     d = dist_from_env()
+    cfg.check()
     cfg, state = open_run(cfg, resume, changes, refuse_existing=d.main)   # a resumed run keeps its stage
+    cfg.check()                                                           # with what --resume changed
     if cfg.stage not in STAGES:
         raise MclipError(f"--stage {cfg.stage}: choose {' or '.join(STAGES)}")
     if cfg.stage == "prior":
@@ -698,7 +736,7 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
         log_file = open(out / "log.jsonl", "a", encoding="utf-8")
-        from .checkpoint import atomic_write_bytes
+        from .atomic import atomic_write_bytes
 
         atomic_write_bytes(out / "config.json", json.dumps(
             {"train": train_cfg_dict, "model": mcfg.to_dict()}, indent=2).encode())

@@ -58,7 +58,8 @@ def train_prior(cfg, state: dict | None = None, backbone=None, max_steps_this_ca
     ``mclip.train.train`` calls this for ``stage = "prior"``."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .checkpoint import (atomic_torch_save, atomic_write_bytes, checkpoint_config,
+    from .atomic import atomic_write_bytes
+    from .checkpoint import (atomic_torch_save, checkpoint_config,
                              checkpoint_prior, checkpoint_weights, load_weights_into,
                              read_checkpoint, save_checkpoint)
     from .data.dataset import ClipDataset

@@ -130,14 +130,21 @@ def _load_shard(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return poses, trans
 
 
-def _warn_if_stale(root: Path) -> None:
-    """Log one warning when a procedural corpus was made by other generator code than
-    this install's (its clips then differ from what ``mclip data synth`` makes now)."""
+def _check_corpus_info(root: Path) -> None:
+    """Refuse a procedural corpus whose writing was interrupted (info.json says
+    ``"complete": false``); log one warning when it was made by other generator code
+    than this install's (its clips then differ from what ``mclip data synth`` makes now)."""
     try:
         info = json.loads((root / "info.json").read_text())
+    except (OSError, ValueError):
+        return                    # no info.json: prepared or hand-made data
+    if isinstance(info, dict) and info.get("complete") is False:
+        raise MclipError(f"{root}: an interrupted corpus (info.json: complete false); finish it "
+                         f"with the same `mclip data synth ... --resume`")
+    try:
         from .synth.writer import stale_corpus_message
-    except (OSError, ValueError, ImportError):
-        return                    # no info.json, or no generator in this install
+    except ImportError:
+        return                    # no generator in this install
     message = stale_corpus_message(info)
     if message:
         log.warning(f"warning: {root}: {message}")
@@ -158,7 +165,7 @@ class ClipDataset(torch.utils.data.Dataset):
         from ..representation import motion_to_features
 
         self.root = Path(root)
-        _warn_if_stale(self.root)
+        _check_corpus_info(self.root)
         records = read_manifest(self.root)
         wanted = None if split is None else ({split} if isinstance(split, str) else set(split))
         if wanted is not None:

@@ -160,11 +160,11 @@ def _json_safe(obj):
 
 
 def write_json(results: dict, path: str | os.PathLike) -> Path:
-    """Write ``results`` as JSON atomically (``motion_io.atomic_write``: temp file in the
+    """Write ``results`` as JSON atomically (``mclip.atomic``: temp file in the
     target folder, then os.replace), so a reader never sees a half-written file and an
     interrupted write leaves the old file, if any, in place. NaN is written as null.
     """
-    from ..motion_io import atomic_write
+    from ..atomic import atomic_write
 
     text = json.dumps(_json_safe(results), indent=2, allow_nan=False) + "\n"
     with atomic_write(path) as f:

@@ -10,8 +10,6 @@ file stays a few KB. Metrics are measured on 32 clips per action with random sty
 from __future__ import annotations
 
 import argparse
-import io
-import os
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +30,13 @@ def _sheet(joints: np.ndarray, path: Path, caption: str, size: int, frames: int)
 
     from ...render import RenderConfig, render
 
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
-    render(joints, tmp, caption=caption, frames=frames,
-           config=RenderConfig(size=size, sheet_cols=frames, legend=False, progress_bar=False))
-    img = Image.open(tmp).convert("RGB").quantize(colors=48, method=Image.Quantize.MEDIANCUT)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True)
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    from ...atomic import atomic_path
+
+    with atomic_path(path, parents=True) as tmp:
+        render(joints, tmp, caption=caption, frames=frames,
+               config=RenderConfig(size=size, sheet_cols=frames, legend=False, progress_bar=False))
+        img = Image.open(tmp).convert("RGB").quantize(colors=48, method=Image.Quantize.MEDIANCUT)
+        img.save(tmp, format="PNG", optimize=True)
 
 
 def write_gallery(out: str | Path, seed: int = 0, size: int = 96, frames: int = 6,
@@ -95,9 +92,9 @@ def _index(out: Path, rows, styles, comp, n_metrics: int) -> None:
     lines += [f"| {s} | {t} | ![{t}](style_{s}.png) |" for s, t in styles]
     lines += ["", "## Compositions (arm action over a body action)", "", "| clip | text | sheet |", "|---|---|---|"]
     lines += [f"| {c} | {t} | ![{t}](combo_{c}.png) |" for c, t in comp]
-    tmp = out / ".index.md.tmp"
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, out / "index.md")
+    from ...atomic import atomic_write_text
+
+    atomic_write_text(out / "index.md", "\n".join(lines) + "\n")
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ...atomic import atomic_path, atomic_write_text, remove_stale_temps
 from ...errors import MclipError
 from . import compose
 from .compose import ACTIONS, BLOCK, generate_block, shown
@@ -149,13 +149,6 @@ def info_dict(seed: int, n: int, frames: int, actions, counts: dict, complete: b
     }
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def _ignore_sigint() -> None:
     import signal
 
@@ -167,13 +160,8 @@ def _make_shard(job) -> list[dict]:
     out, seed, k, start, stop, frames, actions = job
     poses, trans, recs = _range(seed, start, stop, frames, actions)
     path = Path(out) / "shards" / f"shard_{k:05d}.npz"
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.npz")
-    try:
+    with atomic_path(path) as tmp:   # Ctrl-C in the middle of a write leaves no partial file
         np.savez(tmp, poses=poses.reshape(poses.shape[:2] + (72,)), trans=trans, fps=np.float32(FPS))
-        os.replace(tmp, path)
-    except BaseException:           # Ctrl-C in the middle of a write: leave no partial file
-        tmp.unlink(missing_ok=True)
-        raise
     for j, r in enumerate(recs):
         r["shard"], r["index"] = k, j
     return recs
@@ -228,9 +216,9 @@ def write_corpus(out: str | Path, n: int, seed: int = 0, frames: int = 60, shard
         return c
 
     def commit(complete: bool) -> dict:
-        _atomic_write_text(out / "manifest.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+        atomic_write_text(out / "manifest.jsonl", "".join(json.dumps(r) + "\n" for r in records))
         info = info_dict(seed, n, frames, actions, counts(), complete, shard_size)
-        _atomic_write_text(out / "info.json", json.dumps(info, indent=1))
+        atomic_write_text(out / "info.json", json.dumps(info, indent=1))
         return info
 
     t0 = time.perf_counter()
@@ -268,8 +256,7 @@ def write_corpus(out: str | Path, n: int, seed: int = 0, frames: int = 60, shard
         raise
     finally:
         # leftovers of interrupted shard writes are never valid shards
-        for tmp in (out / "shards").glob(".shard_*.tmp-*"):
-            tmp.unlink(missing_ok=True)
+        remove_stale_temps(out / "shards")
     info = commit(True)
     info["seconds"] = round(time.perf_counter() - t0, 2)
     return info
