@@ -125,7 +125,7 @@ class TrainConfig:
 # Allowed range of each numeric setting. The upper bounds are far beyond any sensible
 # run; they exist so that a typo fails at once instead of allocating without bound.
 SETTING_RANGES = {
-    "batch_size": (1, 65536), "lr": (1e-12, 10.0), "weight_decay": (0.0, 10.0),
+    "batch_size": (1, 65536), "lr": (0.0, 10.0), "weight_decay": (0.0, 10.0),
     "adam_beta2": (0.0, 0.999999), "warmup_steps": (0, 10 ** 9), "steps": (1, 10 ** 9),
     "epochs": (1e-6, 1e6), "lambda_rot": (0.0, 1e6), "lambda_vel": (0.0, 1e6),
     "lambda_pos": (0.0, 1e6), "lambda_text": (0.0, 1e6), "lambda_image": (0.0, 1e6),

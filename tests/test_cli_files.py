@@ -111,7 +111,7 @@ def make_bad_inputs(d):
     (d / "text.npz").write_text("this is not an npz\n")
     cases["text.npz"] = (d / "text.npz", "not an .npz")
     (d / "garbage.npy").write_bytes(b"\x00\x01garbage")
-    cases["garbage.npy"] = (d / "garbage.npy", "not a readable .npy")
+    cases["garbage.npy"] = (d / "garbage.npy", "not a .npy array")
     np.save(d / "shape.npy", np.zeros((4, 22, 3), dtype=np.float32))
     cases["shape.npy"] = (d / "shape.npy", "expected (T, 24, 3)")
     np.save(d / "nan.npy", np.full((4, 24, 3), np.nan, dtype=np.float32))
