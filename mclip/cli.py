@@ -325,7 +325,7 @@ def train_cmd(
 ) -> None:
     """Train a MotionCLIP model (paper sec. 3): reconstruction + text (+ image) alignment.
 
-    Same command on a CPU, a GPU, or many GPUs: `torchrun --nproc_per_node N -m mclip.train
+    Same command on a CPU, a GPU, or many GPUs: `torchrun --nproc_per_node N -m mclip train
     --data DIR --out runs/x`. Checkpoints are atomic; Ctrl-C saves one and stops; --resume
     continues exactly where it stopped.
     """

@@ -1,4 +1,4 @@
-"""Training MotionCLIP (paper section 3 and 4.1): ``mclip train`` and ``torchrun -m mclip.train``.
+"""Training MotionCLIP (paper section 3 and 4.1): ``mclip train`` and ``torchrun -m mclip train``.
 
 One loop serves one CPU, one GPU and many GPUs (PyTorch DDP under ``torchrun``):
 
@@ -27,7 +27,6 @@ import math
 import os
 import random
 import signal
-import sys
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -809,15 +808,3 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
     result.val_loss = val_loss
     result.clips_per_s = clips_done / max(time.perf_counter() - t0, 1e-9)
     return result
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m mclip.train`` / ``torchrun -m mclip.train``: the same options as
-    ``mclip train``."""
-    from .cli import main as cli_main
-
-    cli_main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    main()

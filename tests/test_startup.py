@@ -123,3 +123,16 @@ def test_version_flag_prints_the_package_version_without_torch():
                    "assert 'torch' not in sys.modules\n")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"mclip {mclip.__version__}"
+
+
+def test_python_dash_m_mclip_is_the_command_line():
+    """``python -m mclip`` (and so ``torchrun -m mclip train``) is the same CLI; the
+    training module does not import the CLI (no cycle)."""
+    from mclip import __version__
+
+    out = subprocess.run([sys.executable, "-m", "mclip", "--version"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == f"mclip {__version__}"
+    code = "import sys, mclip.train; print('mclip.cli' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr
