@@ -95,6 +95,27 @@ class Motion:
         """(T, 24, 3) float32 world joint positions (metres, z-up) by forward kinematics."""
         return skeleton.joints_from_axis_angle(self.poses, self.trans)
 
+    @property
+    def travel(self) -> float:
+        """Metres the root moves over the ground (path length of trans in x, y)."""
+        return float(np.linalg.norm(np.diff(self.trans[:, :2].astype(np.float64), axis=0), axis=1).sum())
+
+    def __repr__(self) -> str:
+        return (f"Motion({self.num_frames} frames, {self.fps:g} fps, {self.duration:.2f} s, "
+                f"travel {self.travel:.2f} m)")
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the motion by extension: .npz (SMPL, AMASS keys), .npy (joints), .bvh."""
+        save_motion(self, path)
+        return Path(path)
+
+    def render(self, path: str | os.PathLike, caption: str | None = None,
+               fps: float | None = None) -> Path:
+        """Draw it as a stick figure: .mp4, .gif or .png (a contact sheet); see ``mclip.render``."""
+        from .render import render
+
+        return render(self.joints(), path, caption=caption, fps=float(fps or self.fps))
+
 
 def motion_from_rotmats(rotmats, trans, fps: float = FPS) -> Motion:
     """Build a Motion from (T, 24, 3, 3) rotation matrices (torch or numpy) and (T, 3) trans."""

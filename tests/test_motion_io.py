@@ -267,3 +267,26 @@ def test_examples_are_reproducible_upright_and_small(tmp_path):
     assert (wave[mid, rw, 2] > wave[mid, head, 2]).all()  # the hand is up while waving
     assert np.ptp(wave[mid, rw, 0]) > 0.15  # ... and swings sideways (world x)
     assert wave[0, rw, 2] < 1.0 and wave[-1, rw, 2] < 1.0  # arm down at start and end
+
+
+# ----------------------------------------------------------------- the Python surface
+
+
+def test_motion_api_save_render_and_a_one_line_repr(tmp_path):
+    import imageio.v3 as iio
+
+    from mclip import Motion as TopMotion, load_motion as top_load
+
+    trans = np.zeros((31, 3))
+    trans[:, 0] = np.linspace(0.0, 1.0, 31)          # 1 m straight along x in 1 s
+    trans[:, 2] = 0.9
+    m = TopMotion(np.zeros((31, 24, 3)), trans, 30.0)
+    assert repr(m) == "Motion(31 frames, 30 fps, 1.03 s, travel 1.00 m)"
+    assert m.save(tmp_path / "m.npz") == tmp_path / "m.npz"
+    with np.load(tmp_path / "m.npz") as f:               # read back by numpy, AMASS keys
+        np.testing.assert_allclose(f["trans"], trans, atol=1e-6)
+    back = top_load(tmp_path / "m.npz")
+    np.testing.assert_allclose(back.joints(), m.joints(), atol=1e-5)
+    m.render(tmp_path / "m.png")
+    sheet = iio.imread(tmp_path / "m.png")
+    assert sheet.ndim == 3 and sheet.std() > 0           # drawn, not blank
