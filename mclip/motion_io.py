@@ -60,11 +60,16 @@ class Motion:
     trans: (T, 3) float32 root translation, metres, z-up world (smplx semantics:
            pelvis = skeleton.REST_JOINTS[0] + trans).
     fps:   frames per second (30 for everything ``load_motion`` returns by default).
+    betas, gender: the body shape an AMASS file carried (any length, e.g. 16), written
+           back on save so a round trip keeps it; mclip's skeleton ignores them. None:
+           the neutral body (10 zeros).
     """
 
     poses: np.ndarray
     trans: np.ndarray
     fps: float = FPS
+    betas: np.ndarray | None = None
+    gender: str | None = None
 
     def __post_init__(self) -> None:
         self.poses = np.ascontiguousarray(self.poses, dtype=np.float32)
@@ -76,6 +81,8 @@ class Motion:
                              f"got {self.poses.shape} and {self.trans.shape}")
         if not self.fps > 0:
             raise ValueError(f"Motion fps must be positive, got {self.fps}")
+        if self.betas is not None:
+            self.betas = np.asarray(self.betas, dtype=np.float64).reshape(-1)
 
     @property
     def num_frames(self) -> int:
@@ -135,7 +142,7 @@ def resample(motion: Motion, fps: float = FPS) -> Motion:
     vectors linearly would be wrong (it neither keeps unit speed nor the shorter arc).
     """
     if abs(motion.fps - fps) < 1e-6:
-        return Motion(motion.poses.copy(), motion.trans.copy(), fps)
+        return Motion(motion.poses.copy(), motion.trans.copy(), fps, motion.betas, motion.gender)
     T = motion.num_frames
     n_out = int(math.floor((T - 1) * fps / motion.fps + 1e-6)) + 1
     u = np.arange(n_out, dtype=np.float64) * (motion.fps / fps)  # position in input frames
@@ -150,7 +157,7 @@ def resample(motion: Motion, fps: float = FPS) -> Motion:
         poses = quaternion_to_axis_angle(q_new).numpy()
     tr = motion.trans.astype(np.float64)
     trans = tr[i0] * (1.0 - frac)[:, None] + tr[i1] * frac[:, None]
-    return Motion(poses, trans, fps)
+    return Motion(poses, trans, fps, motion.betas, motion.gender)
 
 
 # ----------------------------------------------------------------- reading
@@ -269,6 +276,8 @@ def _read_npz(p: Path) -> Motion:
         if fps_key is None:
             raise MclipError(f"{name}: missing key 'mocap_framerate' (the frame rate)")
         poses, trans, fps = get("poses"), get("trans"), get(fps_key)
+        betas = get("betas") if "betas" in keys else None
+        gender = get("gender") if "gender" in keys else None
 
     for key, arr in (("poses", poses), ("trans", trans), (fps_key, fps)):
         if not _real(arr):
@@ -288,7 +297,16 @@ def _read_npz(p: Path) -> Motion:
     _bounded(name, "trans", trans, MAX_POSITION_M, "m")
     if not (math.isfinite(fps) and fps > 0):
         raise MclipError(f"{name}: '{fps_key}' must be a positive frame rate, got {fps}")
-    return Motion(poses, trans, fps)
+    # the body shape is kept for the round trip only: an unusable one is dropped, not fatal
+    if betas is not None and not (_real(betas) and betas.ndim == 1 and 0 < betas.size <= 400
+                                  and np.isfinite(betas).all()):
+        betas = None
+    if gender is not None and gender.dtype.kind in "US" and gender.size == 1:
+        g = gender.reshape(()).item()
+        gender = g.decode("utf-8", "replace") if isinstance(g, bytes) else str(g)
+    else:
+        gender = None
+    return Motion(poses, trans, fps, betas, gender)
 
 
 def _read_bvh(p: Path) -> Motion:
@@ -407,8 +425,9 @@ def save_motion(motion: Motion, path: str | os.PathLike) -> None:
                 poses=motion.poses.reshape(motion.num_frames, NUM_JOINTS * 3),
                 trans=motion.trans,
                 mocap_framerate=np.float64(FPS),
-                betas=np.zeros(10, dtype=np.float64),  # our skeleton: one neutral body
-                gender=np.array("neutral"),
+                # the input's body shape when it had one; else the neutral body
+                betas=motion.betas if motion.betas is not None else np.zeros(10, dtype=np.float64),
+                gender=np.array(motion.gender or "neutral"),
             )
     else:
         try:

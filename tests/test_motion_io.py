@@ -290,3 +290,20 @@ def test_motion_api_save_render_and_a_one_line_repr(tmp_path):
     m.render(tmp_path / "m.png")
     sheet = iio.imread(tmp_path / "m.png")
     assert sheet.ndim == 3 and sheet.std() > 0           # drawn, not blank
+
+
+def test_an_amass_body_shape_survives_a_round_trip(tmp_path):
+    src = tmp_path / "amass.npz"
+    betas = np.linspace(-1.0, 1.0, 16)                     # AMASS SMPL-H files carry 16
+    np.savez(src, poses=np.zeros((5, 156)), trans=np.zeros((5, 3)), mocap_framerate=60.0,
+             betas=betas, gender=np.array(b"female"))
+    from mclip.motion_io import convert
+
+    convert(src, tmp_path / "out.npz")
+    with np.load(tmp_path / "out.npz") as f:
+        np.testing.assert_allclose(f["betas"], betas)
+        assert str(f["gender"]) == "female"
+    # a file without a shape gets the neutral body
+    save_motion(Motion(np.zeros((3, 24, 3)), np.zeros((3, 3))), tmp_path / "n.npz")
+    with np.load(tmp_path / "n.npz") as f:
+        assert f["betas"].shape == (10,) and not f["betas"].any() and str(f["gender"]) == "neutral"
