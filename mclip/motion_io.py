@@ -29,6 +29,7 @@ import torch
 from . import bvh, skeleton
 from .atomic import atomic_path, atomic_write  # noqa: F401  (re-exported for callers)
 from .errors import MclipError
+from .formats import MOTION_EXTS, RENDER_EXTS
 from .rotations import (
     axis_angle_to_matrix,
     axis_angle_to_quaternion,
@@ -43,9 +44,8 @@ __all__ = [
     "MOTION_EXTENSIONS", "FPS",
 ]
 
-FPS = 30.0
-"""The frame rate of every motion inside mclip."""
-MOTION_EXTENSIONS = (".npz", ".npy", ".bvh")
+FPS = skeleton.FPS
+MOTION_EXTENSIONS = MOTION_EXTS
 NUM_JOINTS = skeleton.NUM_JOINTS
 
 
@@ -384,7 +384,7 @@ def _out_ext(path: str | os.PathLike) -> str:
                          f"{Path(path) / 'motion.npz'}")
     ext = Path(path).suffix.lower()
     if ext not in MOTION_EXTENSIONS:
-        hint = " (use `mclip render` for video)" if ext in (".mp4", ".gif", ".png") else ""
+        hint = " (use `mclip render` for video)" if ext in RENDER_EXTS else ""
         raise MclipError(f"{path}: unknown output extension '{Path(path).suffix}' "
                          f"(expected .npz, .npy or .bvh){hint}")
     return ext

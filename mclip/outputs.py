@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .errors import MclipError
+from .formats import MOTION_EXTS, RENDER_EXTS
 
-RENDER_EXTS = (".mp4", ".gif", ".png")
-MOTION_EXTS = (".npz", ".npy", ".bvh")
 FORMATS = tuple(e[1:] for e in RENDER_EXTS + MOTION_EXTS)
 INDEX_NAME = "index.json"
 

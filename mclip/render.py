@@ -33,13 +33,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import MclipError
+from .formats import RENDER_EXTS
 from .atomic import atomic_path
 from .skeleton import BONES, FOOT_HEIGHT, JOINT_INDEX, LEFT_JOINTS, NUM_JOINTS, RIGHT_JOINTS
 
 ProgressFn = Callable[[int, int], None]
 """progress(done, total), called after each frame (or sheet cell) is finished."""
 
-OUTPUT_SUFFIXES = (".mp4", ".gif", ".png")
+OUTPUT_SUFFIXES = RENDER_EXTS
 
 # ------------------------------------------------------------------ colours (RGB)
 SKY_TOP = (226, 232, 240)

@@ -67,6 +67,9 @@ def _rest_table() -> np.ndarray:
 REST_JOINTS = _rest_table()
 """(24, 3) float32: rest joint positions in the body frame, metres."""
 
+FPS = 30.0
+"""The frame rate of every motion inside mclip (files of other rates are resampled)."""
+
 # Height of the sole below the ankle / foot joints when standing, used to put the
 # ground plane under a motion (the skeleton has no sole vertices).
 ANKLE_HEIGHT = 0.080

@@ -26,12 +26,12 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ..errors import MclipError
+from ..skeleton import FPS
 from .amass import CLIP_FRAMES, cut_clips, find_amass_file, load_amass
 
 __all__ = ["Segment", "BabelSequence", "PrepareConfig", "read_babel", "clip_segments",
            "clip_text", "clip_classes", "is_transition", "normalize_class", "prepare_babel"]
 
-FPS = 30.0
 SPLIT_FILES = {"train": "train.json", "val": "val.json"}
 
 

@@ -32,12 +32,12 @@ import numpy as np
 import torch
 
 from ..errors import MclipError
+from ..skeleton import FPS
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ClipDataset", "collate", "DatasetWriter", "write_dataset", "read_manifest", "FPS"]
 
-FPS = 30.0
 MANIFEST = "manifest.jsonl"
 INFO = "info.json"
 SHARD_DIR = "shards"

@@ -24,7 +24,7 @@ import numpy as np
 
 from ... import skeleton
 
-FPS = 30.0
+FPS = skeleton.FPS
 J = skeleton.JOINT_INDEX
 REST = skeleton.REST_JOINTS.astype(np.float64)
 PARENTS = skeleton.PARENTS

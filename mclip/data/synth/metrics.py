@@ -15,7 +15,7 @@ import numpy as np
 
 from ... import skeleton
 
-FPS = 30.0
+FPS = skeleton.FPS
 J = skeleton.JOINT_INDEX
 FOOT_JOINTS = (J["left_ankle"], J["right_ankle"], J["left_foot"], J["right_foot"])
 _ankle_h = float(skeleton.REST_JOINTS[J["left_ankle"], 1] - skeleton.REST_GROUND_Y)
