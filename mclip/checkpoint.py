@@ -214,10 +214,14 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
 
 
 def export_for_release(ckpt: str | os.PathLike, out: str | os.PathLike,
-                       card: dict | None = None) -> Path:
+                       card: dict | None = None,
+                       classify_temperature: dict[str, float] | None = None) -> Path:
     """Ship a checkpoint: model weights only, in float16, config inside, plus
     ``<out>.sha256``. No optimizer, no RNG: a quarter of a training checkpoint's size.
-    ``card`` (training data, scores...) is stored under extra["card"]."""
+    ``card`` (training data, scores...) is stored under extra["card"];
+    ``classify_temperature`` ({label set or "other": T}, fitted on held-out clips:
+    ``mclip eval``'s calibration rows) under extra["classify_temperature"], else the
+    source checkpoint's is kept."""
     state = read_checkpoint(ckpt)
     def half(sd: dict, keep: tuple[str, ...] = ()) -> dict:
         return {k: v.half() if v.is_floating_point() and not k.startswith(keep) else v
@@ -227,6 +231,10 @@ def export_for_release(ckpt: str | os.PathLike, out: str | os.PathLike,
     weights = half(state["model"], keep=("feature_",))
     extra = {"card": card or {}, "exported_from_step": state.get("step", 0),
              "dtype": "float16"}
+    kept = (state.get("extra") or {}).get("classify_temperature")
+    if classify_temperature is not None or kept is not None:
+        extra["classify_temperature"] = dict(classify_temperature if classify_temperature is not None
+                                             else kept if isinstance(kept, dict) else {"other": kept})
     prior = checkpoint_prior(state, ckpt)
     release = {
         "format": FORMAT, "version": VERSION, "model_config": state["model_config"],

@@ -376,6 +376,11 @@ def export_cmd(
                                                       "OUT.sha256 is written beside it."),
     card: Optional[Path] = typer.Option(None, "--card", help="JSON file stored inside the "
                                         "checkpoint as its card (data, scores...)."),
+    classify_temperature: Optional[str] = typer.Option(
+        None, "--classify-temperature",
+        help="Softmax temperatures of classify's probabilities, fitted on held-out clips "
+             "(`mclip eval --split val` reports them): 'babel60=13.7,other=30' (other: any "
+             "other label list) or one number for all. [default: the checkpoint's, else 100]"),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Ship a checkpoint: weights only, float16, config inside, plus a sha256 file that
@@ -400,7 +405,8 @@ def export_cmd(
         if not isinstance(info, dict):
             raise MclipError(f"{card}: the card must be a JSON object (fields such as \"data\", "
                              f"\"scores\"), got a {type(info).__name__}")
-    path = export_for_release(checkpoint, out, card=info)
+    temps = _parse_temperatures(classify_temperature) if classify_temperature is not None else None
+    path = export_for_release(checkpoint, out, card=info, classify_temperature=temps)
     digest = checksum_path(path).read_text().split()[0]
     summary = {"path": str(path), "bytes": path.stat().st_size, "sha256": digest}
     if as_json:
@@ -408,6 +414,27 @@ def export_cmd(
     else:
         typer.echo(f"wrote {path} ({summary['bytes'] / 1e6:.1f} MB, sha256 {digest[:12]}...)")
 
+
+
+def _parse_temperatures(spec: str) -> dict:
+    """'babel60=13.7,other=30' or '30' -> {"babel60": 13.7, "other": 30.0}, each in 1..1000."""
+    import math
+
+    from .label_sets import BUILTIN_SETS
+
+    out = {}
+    for part in spec.split(","):
+        name, _, value = part.strip().rpartition("=")
+        name = name.strip().lower() or "other"
+        try:
+            t = float(value)
+        except ValueError:
+            t = float("nan")
+        if name not in (*BUILTIN_SETS, "other") or not (math.isfinite(t) and 1.0 <= t <= 1000.0):
+            raise MclipError(f"--classify-temperature {spec}: give NAME=T pairs, NAME one of "
+                             f"{', '.join((*BUILTIN_SETS, 'other'))}, T in 1..1000")
+        out[name] = t
+    return out
 
 
 # ---------------------------------------------------------------- applications
@@ -792,8 +819,9 @@ def classify_cmd(
 ) -> None:
     """Zero-shot action recognition: which label text is the motion's latent closest to?
 
-    Probabilities are softmax(100 * cosine) over the labels (CLIP's temperature, as the
-    paper's classifier), averaged over the motion's 2 s windows.
+    Probabilities are softmax(T * cosine) over the labels, for the motion's latent (the
+    mean direction of its 2 s windows), so they rank the labels as the cosine does. T is
+    calibrated on held-out clips and stored in the weights (CLIP's 100 if it has none).
 
     Examples:
 

@@ -189,10 +189,33 @@ class WindowScores:
     top: list[LabelScore]
 
 
+def classify_temperature(meta: dict, path) -> dict[str, float]:
+    """The softmax temperatures of zero-shot classification a checkpoint carries, by label
+    set: ``{"babel60": T, ..., "other": T}`` ("other": any other label list). They are
+    fitted on held-out clips (``mclip eval --split val``'s calibration rows) and stored by
+    ``mclip export --classify-temperature``; a plain number is "other"; CLIP's 100 when
+    the checkpoint has none. A label set's best temperature depends on how many labels
+    it has and how close they are, so one number cannot serve all."""
+    t = (meta.get("extra") or {}).get("classify_temperature", CLIP_TEMPERATURE)
+    temps = dict(t) if isinstance(t, dict) else {"other": t}
+    temps.setdefault("other", CLIP_TEMPERATURE)
+    for k, v in temps.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (1.0 <= float(v) <= 1000.0):
+            raise MclipError(f"{path}: classify_temperature {k} must be a number in 1..1000, got {v!r}")
+    return {str(k): float(v) for k, v in temps.items()}
+
+
+def label_set_key(labels) -> str:
+    """Which of a checkpoint's classify temperatures a ``labels`` argument uses."""
+    from .label_sets import BUILTIN_SETS
+
+    return labels.lower() if isinstance(labels, str) and labels.lower() in BUILTIN_SETS else "other"
+
+
 @dataclass
 class Classification:
-    """``top``: the k best labels over the whole motion (window probabilities averaged);
-    ``windows``: per 2 s window, when asked for."""
+    """``top``: the k best labels of the whole motion (its mean latent), probability and
+    cosine in the same order; ``windows``: per 2 s window, when asked for."""
 
     top: list[LabelScore]
     windows: list[WindowScores] = field(default_factory=list)
@@ -243,6 +266,7 @@ class Engine:
         from .checkpoint import load_prior
 
         self.prior = load_prior(self.meta, self.weights_path, self.device)   # None: direct only
+        self.classify_temperature = classify_temperature(self.meta, self.weights_path)
         # The text backbone loads on first use (``backbone``): commands whose inputs are
         # all motions (encode, edit --upper/--lower, reconstruct) never pay for it.
         self._backbone = None
@@ -580,28 +604,38 @@ class Engine:
         R[:, list(skeleton.UPPER_BODY_JOINTS)] = mu.rotmats()[order][:, list(skeleton.UPPER_BODY_JOINTS)]
         return self._grounded(R, torch.from_numpy(ml.trans.copy()))
 
+    def temperature_for(self, labels) -> float:
+        """The calibrated softmax temperature for a label set name or list."""
+        temps = self.classify_temperature
+        return temps.get(label_set_key(labels), temps["other"])
+
     def classify(self, motion: MotionLike, labels: Sequence[str] | str, top_k: int = 5,
                  per_window: bool = False) -> Classification:
         """Zero-shot action recognition (paper 4.4): softmax over labels of
-        ``CLIP_TEMPERATURE * cosine(motion latent, label embedding)``, per window, then
-        averaged over windows. labels: a list, or what ``load_labels`` accepts."""
+        ``T * cosine(motion latent, label embedding)``. The motion's latent is its
+        windows' mean direction, so probability and cosine order the labels alike; T is
+        the temperature calibrated on held-out clips and stored in the weights
+        (``classify_temperature``; CLIP's 100 for weights without one). With
+        ``per_window`` each 2 s window is scored the same way from its own latent.
+        labels: a list, or what ``load_labels`` accepts."""
         names = load_labels(labels) if isinstance(labels, str) else check_prompts(labels, "label")
         if top_k < 1:
             raise MclipError(f"--top-k {top_k}: must be at least 1")
         plan, z = self.window_latents(motion)
         E = self.embed_texts(names)                                    # (L, D)
         cos = z.to(E.device) @ E.T                                     # (W, L)
-        prob = torch.softmax(CLIP_TEMPERATURE * cos, dim=-1)
+        T = self.temperature_for(labels)
+        whole = windows.mean_direction(z).to(E.device) @ E.T           # (L,)
         k = min(top_k, len(names))
 
         def top(p: torch.Tensor, c: torch.Tensor) -> list[LabelScore]:
             v, i = p.topk(k)
             return [LabelScore(names[j], float(pv), float(c[j])) for pv, j in zip(v, i.tolist())]
 
-        result = Classification(top(prob.mean(0), cos.mean(0)))
+        result = Classification(top(torch.softmax(T * whole, dim=-1), whole), temperature=T)
         if per_window:
-            for (s, e), p, c in zip(windows.window_times(plan, FPS), prob, cos):
-                result.windows.append(WindowScores(s, e, top(p, c)))
+            for (s, e), c in zip(windows.window_times(plan, FPS), cos):
+                result.windows.append(WindowScores(s, e, top(torch.softmax(T * c, dim=-1), c)))
         return result
 
     def encode(self, items: Sequence[MotionLike]) -> np.ndarray:

@@ -452,7 +452,25 @@ def _classification(eng, clips: _Clips, z: torch.Tensor, info: dict, cfg: EvalCo
             continue
         acc = M.topk_accuracy(logits[mask], labels[mask], ks=(1, 5))
         section[name] = {"n": int(mask.sum()), "top1": acc[1], "top5": acc[5]}
+    # the corpus' own action texts are a label list like any other: the "other" temperature
+    section["calibration"] = _calibration(logits, labels, eng.temperature_for(
+        protocol if protocol != "actions" else None))
     return section
+
+
+def _calibration(cos: torch.Tensor, labels: torch.Tensor, temperature: float) -> dict:
+    """Do the shown probabilities mean what they say? The expected calibration error of
+    softmax(T * cos) at the model's T, and the T that fits these clips best (run on the
+    val split, it is the value to store with ``mclip export --classify-temperature``)."""
+    fitted = M.fit_temperature(cos, labels)
+    return {
+        "temperature": temperature,
+        "ece": M.expected_calibration_error(torch.softmax(temperature * cos, dim=1), labels),
+        "nll": M.temperature_nll(cos, labels, temperature),
+        "fitted_temperature": fitted,
+        "ece_at_fitted": M.expected_calibration_error(torch.softmax(fitted * cos, dim=1), labels),
+        "nll_at_fitted": M.temperature_nll(cos, labels, fitted),
+    }
 
 
 def _prompt_count(cfg: EvalConfig, available: int) -> int:

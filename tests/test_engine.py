@@ -182,6 +182,27 @@ def test_classify_ranks_the_trained_action_and_matches_softmax(tiny_engine):
     np.testing.assert_allclose([s.cosine for s in res.top], (E @ z)[order], atol=1e-5)
 
 
+def test_classify_probability_and_cosine_rank_alike_at_the_stored_temperature(tiny_checkpoint, tmp_path):
+    from mclip import Engine
+    from mclip.checkpoint import export_for_release
+
+    path = export_for_release(tiny_checkpoint, tmp_path / "t.pt",
+                              classify_temperature={"babel60": 12.0, "other": 40.0})
+    eng = Engine(path, device="cpu")
+    assert eng.temperature_for("babel60") == 12.0 and eng.temperature_for(["walk", "run"]) == 40.0
+    assert eng.temperature_for("babel120") == 40.0
+    labels = ["walk", "sit", "wave", "jump"]
+    res = eng.classify(long_walk(150), labels, top_k=4, per_window=True)
+    assert res.temperature == 40.0
+    cos = np.array([s.cosine for s in res.top])
+    assert list(cos) == sorted(cos, reverse=True)              # one order for both columns
+    p = np.exp(40.0 * (cos - cos.max()))
+    np.testing.assert_allclose([s.probability for s in res.top], p / p.sum(), rtol=1e-4)
+    for w in res.windows:
+        c = [s.cosine for s in w.top]
+        assert c == sorted(c, reverse=True)
+
+
 def test_classify_per_window_and_label_sets(tiny_engine, tmp_path):
     res = tiny_engine.classify(long_walk(150), "babel60", top_k=3, per_window=True)
     assert len(res.top) == 3

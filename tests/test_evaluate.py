@@ -627,3 +627,37 @@ def test_same_text_spread_of_known_offsets():
     ds = SimpleNamespace(texts=["wave", "wave", "jump"], features=to_features(R, tr))
     assert _same_text_spread(ds, k=4) == pytest.approx(0.3, abs=1e-5)
     assert np.isnan(_same_text_spread(SimpleNamespace(texts=["a", "b"], features=ds.features[:2]), k=4))
+
+
+def test_expected_calibration_error_of_known_cases():
+    from mclip.eval.metrics import expected_calibration_error
+
+    gen = torch.Generator().manual_seed(0)
+    n = 20000
+    conf = 0.5 + 0.5 * torch.rand(n, generator=gen)          # top-1 probability in (0.5, 1)
+    prob = torch.stack([conf, 1 - conf], dim=1)
+    right = torch.rand(n, generator=gen) < conf               # right exactly that often
+    labels = torch.where(right, 0, 1)
+    assert expected_calibration_error(prob, labels) < 0.02    # calibrated: ~0
+    always_sure_never_right = torch.tensor([[1.0, 0.0]] * 10)
+    assert expected_calibration_error(always_sure_never_right, torch.ones(10, dtype=torch.long)) == \
+        pytest.approx(1.0)
+
+
+def test_fit_temperature_recovers_the_generating_temperature():
+    from mclip.eval.metrics import fit_temperature
+
+    gen = torch.Generator().manual_seed(1)
+    cos = torch.rand(4000, 12, generator=gen) * 0.4 - 0.2      # cosines of 12 labels
+    labels = torch.multinomial(torch.softmax(25.0 * cos, dim=1), 1, generator=gen)[:, 0]
+    assert fit_temperature(cos, labels) == pytest.approx(25.0, rel=0.1)
+
+
+def test_calibration_rows_use_the_weights_temperature(tiny_engine, eval_data):
+    from mclip.evaluate import EvalConfig, evaluate
+
+    cal = evaluate(tiny_engine, eval_data, n=32, config=EvalConfig(sections=("classification",)))[
+        "classification"]["calibration"]
+    assert cal["temperature"] == tiny_engine.temperature_for(None) == 100.0   # none stored
+    assert 0.0 <= cal["ece"] <= 1.0 and 1.0 <= cal["fitted_temperature"] <= 1000.0
+    assert cal["nll_at_fitted"] <= cal["nll"] + 1e-9                 # the fit is the NLL minimum

@@ -283,6 +283,8 @@ def test_sigterm_in_a_batch_keeps_finished_items_then_resume_finishes(tiny_check
     (["classify", "x.npz", "--top-k", "0"], "--top-k"),
     (["render", "x.npz", "-o", "x.mp4", "--fps", "0"], "--fps"),
     (["eval", "--data", ".", "--only", ""], "--only"),
+    (["export", "x.pt", "-o", "y.pt", "--classify-temperature", "babel60=0"], "--classify-temperature"),
+    (["export", "x.pt", "-o", "y.pt", "--classify-temperature", "kinetics=20"], "--classify-temperature"),
     (["train", "--out", "r", "--batch-size", "0"], "--batch-size"),
     (["train", "--out", "r", "--lr", "-1"], "--lr"),
     (["train", "--out", "r", "--lr", "nan"], "--lr"),

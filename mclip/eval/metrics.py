@@ -116,6 +116,47 @@ def r_precision(
     return {k: hits[k] / total for k in ks}
 
 
+def expected_calibration_error(prob: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
+    """How far the top-1 probability is from the top-1 accuracy (0 = calibrated).
+
+    prob: (N, C) class probabilities (rows sum to 1). labels: (N,) int class indices.
+    The rows are binned by their top probability into ``bins`` equal-width bins over
+    (0, 1]; ECE = sum over bins of (share of rows) * |accuracy - mean confidence|.
+    """
+    conf, pred = prob.double().max(dim=1)
+    hit = (pred == labels).double()
+    edges = torch.linspace(0.0, 1.0, bins + 1, dtype=torch.float64)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (conf > lo) & (conf <= hi)
+        if inside.any():
+            ece += float(inside.double().mean()) * abs(float(hit[inside].mean() - conf[inside].mean()))
+    return ece
+
+
+def temperature_nll(cos: torch.Tensor, labels: torch.Tensor, temperature: float) -> float:
+    """Mean negative log-likelihood of the true class under softmax(temperature * cos)."""
+    logp = torch.log_softmax(temperature * cos.double(), dim=1)
+    return float(-logp.gather(1, labels[:, None]).mean())
+
+
+def fit_temperature(cos: torch.Tensor, labels: torch.Tensor, low: float = 1.0,
+                    high: float = 1000.0, iters: int = 60) -> float:
+    """The softmax temperature T that makes softmax(T * cos) most likely for ``labels``.
+
+    cos: (N, C) cosines, labels: (N,). The NLL is convex in T (a linear term plus a
+    log-sum-exp of T times fixed scores), so a ternary search on log T over
+    [low, high] finds its minimum."""
+    a, b = math.log(low), math.log(high)
+    for _ in range(iters):
+        m1, m2 = a + (b - a) / 3, b - (b - a) / 3
+        if temperature_nll(cos, labels, math.exp(m1)) <= temperature_nll(cos, labels, math.exp(m2)):
+            b = m2
+        else:
+            a = m1
+    return math.exp((a + b) / 2)
+
+
 def mean_cosine(a: torch.Tensor, b: torch.Tensor) -> float:
     """Mean cosine similarity of matching rows: a, b (N, D) -> float in [-1, 1]."""
     return float(torch.nn.functional.cosine_similarity(a.double(), b.double(), dim=-1).mean())
