@@ -524,7 +524,7 @@ def text2motion_cmd(
                                              "[default: the sampler's]"),
     temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, max=10.0, help="With the sampler: scale of its "
                                                 "starting noise (below 1: takes nearer the typical one). "
-                                                "[default: 1]"),
+                                                "[default: the sampler's, 1.25 in the shipped weights]"),
     sample_steps: Optional[int] = typer.Option(None, "--sample-steps", min=1, max=1000, help="With the sampler: its Euler "
                                                "steps (fewer: faster, coarser). [default: the sampler's]"),
     variation: float = typer.Option(
