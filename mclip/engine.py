@@ -189,6 +189,52 @@ class WindowScores:
     top: list[LabelScore]
 
 
+def default_cache_dir() -> Path:
+    """Where mclip keeps what it computed once (text embeddings, search latents):
+    ``$MCLIP_CACHE``, else ``~/.cache/mclip``."""
+    return Path(os.environ.get("MCLIP_CACHE") or Path.home() / ".cache" / "mclip")
+
+
+class _DiskTexts:
+    """The engine's text embeddings on disk (``backbones.TextEmbeddingCache`` under
+    ``default_cache_dir()/text``), read before the text encoder is loaded: a prompt or
+    label set embedded once (babel60, a batch's prompts) never loads the encoder again.
+    Stands in for the backbone (identity, dim, encode_text loading it on first use)."""
+
+    def __init__(self, engine: "Engine", identity: str, dim: int):
+        self.engine, self.identity, self.dim = engine, identity, dim
+        self.cache = None
+
+    @classmethod
+    def open(cls, engine: "Engine") -> "_DiskTexts | None":
+        from .backbones import backbone_identity
+
+        if engine._backbone is not None:
+            identity = engine._backbone.identity
+        else:
+            try:
+                identity = backbone_identity(engine.config.backbone)
+            except MclipError:
+                identity = None        # the backbone is not installed: it fails when used
+        if not identity:
+            return None
+        return cls(engine, identity, int(engine.config.latent_dim))
+
+    def encode_text(self, texts):
+        return self.engine.backbone.encode_text(texts)
+
+    def get(self, texts: list[str]):
+        from .backbones import TextEmbeddingCache
+
+        try:
+            if self.cache is None:     # read on first use: motion-only commands never do
+                self.cache = TextEmbeddingCache(default_cache_dir() / "text", self)
+            return self.cache.get(texts)
+        except MclipError:             # a cache that cannot be written only costs time
+            self.engine._disk_texts = None
+            return self.engine.backbone.encode_text(texts)
+
+
 def classify_temperature(meta: dict, path) -> dict[str, float]:
     """The softmax temperatures of zero-shot classification a checkpoint carries, by label
     set: ``{"babel60": T, ..., "other": T}`` ("other": any other label list). They are
@@ -276,6 +322,7 @@ class Engine:
         self.frames = int(self.config.num_frames)
         self._rest0_xy = torch.as_tensor(skeleton.REST_JOINTS[0, :2], dtype=torch.float32)
         self._text_cache: dict[str, torch.Tensor] = {}
+        self._disk_texts = _DiskTexts.open(self)      # None: no on-disk text cache here
         self._checkpoint_id: str | None = None
 
     def _check_backbone(self, backbone) -> None:
@@ -318,8 +365,9 @@ class Engine:
         todo = sorted({t for t in texts if t not in self._text_cache})
         if todo:
             with torch.no_grad():
-                emb = torch.as_tensor(self.backbone.encode_text(todo)).float()
-                emb = self.model.text_latent(emb.to(self.device))
+                raw = (self._disk_texts.get(todo) if self._disk_texts is not None
+                       else self.backbone.encode_text(todo))
+                emb = self.model.text_latent(torch.as_tensor(raw).float().to(self.device))
             for t, e in zip(todo, emb):
                 self._text_cache[t] = e
         return torch.stack([self._text_cache[t] for t in texts])
@@ -722,8 +770,7 @@ class LatentCache:
     """
 
     def __init__(self, cache_dir: str | os.PathLike | None, checkpoint_id: str):
-        root = Path(cache_dir) if cache_dir is not None else Path(
-            os.environ.get("MCLIP_CACHE", Path.home() / ".cache" / "mclip"))
+        root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.path = root / f"search-latents-{checkpoint_id[:16]}.npz"
         self.items: dict[str, np.ndarray] = {}
         self.dirty = False

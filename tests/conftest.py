@@ -3,6 +3,11 @@ import os
 # Tests never reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# What mclip caches (text embeddings, search latents) goes to a folder of this run, not ~.
+if "MCLIP_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["MCLIP_CACHE"] = tempfile.mkdtemp(prefix="mclip-test-cache-")
 
 
 # ------------------------------------------------------------ engine / applications

@@ -203,6 +203,23 @@ def test_classify_probability_and_cosine_rank_alike_at_the_stored_temperature(ti
         assert c == sorted(c, reverse=True)
 
 
+def test_texts_embedded_once_are_read_from_disk_without_the_encoder(tiny_checkpoint, tmp_path,
+                                                                    monkeypatch):
+    from mclip import Engine
+
+    monkeypatch.setenv("MCLIP_CACHE", str(tmp_path))
+    first = Engine(tiny_checkpoint, device="cpu")
+    za = first.embed_texts(["walk forward", "jump up"])
+    assert first._backbone is not None                      # it had to encode them
+    assert list((tmp_path / "text").glob("text-*.npz"))
+    again = Engine(tiny_checkpoint, device="cpu")            # a later command
+    zb = again.embed_texts(["jump up", "walk forward"])
+    assert again._backbone is None                           # read from disk, encoder not loaded
+    torch.testing.assert_close(zb, za[[1, 0]])
+    again.embed_texts(["a text never seen"])
+    assert again._backbone is not None
+
+
 def test_classify_per_window_and_label_sets(tiny_engine, tmp_path):
     res = tiny_engine.classify(long_walk(150), "babel60", top_k=3, per_window=True)
     assert len(res.top) == 3
