@@ -103,19 +103,27 @@ def _fmt(values) -> str:
     return " ".join(f"{v:.6f}" for v in values)
 
 
-def bvh_text(rotmats: np.ndarray, trans: np.ndarray, fps: float = 30.0) -> str:
+BVH_UNITS = {"cm": CM_PER_METRE, "m": 1.0}
+
+
+def bvh_text(rotmats: np.ndarray, trans: np.ndarray, fps: float = 30.0, units: str = "cm") -> str:
     """BVH file contents for one motion.
 
     rotmats: (T, 24, 3, 3) local joint rotations, [0] = global orientation (z-up world).
     trans:   (T, 3) root translation, metres, z-up world (smplx semantics:
              pelvis = REST_JOINTS[0] + trans).
     fps:     frame rate written as ``Frame Time``.
+    units:   "cm" (the format's custom; import into Blender with scale 0.01) or "m".
+             The reader tells them apart by the bone lengths.
     """
+    if units not in BVH_UNITS:
+        raise MclipError(f"BVH units: 'cm' or 'm', got {units!r}")
+    per_metre = BVH_UNITS[units]
     rotmats = np.asarray(rotmats, dtype=np.float64)
     trans = np.asarray(trans, dtype=np.float64)
     T = rotmats.shape[0]
     rest = skeleton.REST_JOINTS.astype(np.float64)
-    offsets = skeleton.rest_offsets().numpy().astype(np.float64) * CM_PER_METRE
+    offsets = skeleton.rest_offsets().numpy().astype(np.float64) * per_metre
     offsets[0] = 0.0
     order = hierarchy_order()
 
@@ -144,7 +152,7 @@ def bvh_text(rotmats: np.ndarray, trans: np.ndarray, fps: float = 30.0) -> str:
 
     # Root: rotation and position expressed in the y-up BVH world, in centimetres.
     root_R = Z_TO_Y @ rotmats[:, 0]
-    root_pos = (rest[0] + trans) @ Z_TO_Y.T * CM_PER_METRE
+    root_pos = (rest[0] + trans) @ Z_TO_Y.T * per_metre
     local = rotmats.copy()
     local[:, 0] = root_R
     euler = np.degrees(matrix_to_euler_zyx(local[:, order]))  # (T, 24, 3) in hierarchy order

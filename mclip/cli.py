@@ -111,16 +111,22 @@ def info_cmd(
 def convert_cmd(
     src: Path = typer.Argument(..., metavar="IN", help="Input motion: .npz, .npy (joints) or .bvh."),
     out: Path = typer.Option(..., "-o", "--out", help="Output file: .npz, .npy (joints) or .bvh."),
+    bvh_units: str = typer.Option("cm", "--bvh-units", help="Units of a .bvh output: cm (the "
+                                  "format's custom: import into Blender with Scale 0.01) or m."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Convert a motion between .npz (SMPL, AMASS keys), .npy joints and .bvh (Blender).
 
-    Output is 30 fps. BVH is y-up in centimetres (Blender imports it standing up).
-    .npy joints cannot become .npz or .bvh: positions carry no joint rotations.
+    Output is 30 fps. BVH is y-up, in centimetres unless --bvh-units m (Blender imports it
+    standing up; give its importer Scale 0.01 for a cm file). Reading a .bvh, mclip tells
+    cm from m by the bone lengths. .npy joints cannot become .npz or .bvh: positions carry
+    no joint rotations.
     """
     from .motion_io import convert
 
-    summary = convert(src, out)
+    if bvh_units not in ("cm", "m"):
+        raise MclipError(f"--bvh-units {bvh_units}: cm or m")
+    summary = convert(src, out, bvh_units)
     if as_json:
         _echo_json(summary)
     else:

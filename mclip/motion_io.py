@@ -405,7 +405,7 @@ def save_joints(joints: np.ndarray, path: str | os.PathLike) -> None:
         np.save(tmp, joints)
 
 
-def save_motion(motion: Motion, path: str | os.PathLike) -> None:
+def save_motion(motion: Motion, path: str | os.PathLike, bvh_units: str = "cm") -> None:
     """Write a motion by extension: ``.npz`` (AMASS keys), ``.npy`` (joints), ``.bvh``.
 
     Non-30 fps motions are resampled to 30 fps first (every mclip file is 30 fps).
@@ -431,14 +431,14 @@ def save_motion(motion: Motion, path: str | os.PathLike) -> None:
             )
     else:
         try:
-            text = bvh.bvh_text(motion.rotmats().double().numpy(), motion.trans, FPS)
+            text = bvh.bvh_text(motion.rotmats().double().numpy(), motion.trans, FPS, bvh_units)
         except MclipError as e:
             raise MclipError(f"{path}: {e}") from None
         with atomic_write(path, "w", encoding="utf-8") as f:
             f.write(text)
 
 
-def convert(src: str | os.PathLike, dst: str | os.PathLike) -> dict:
+def convert(src: str | os.PathLike, dst: str | os.PathLike, bvh_units: str = "cm") -> dict:
     """Convert between .npz, .npy (joints) and .bvh; returns a small summary dict.
 
     .npy -> .npz/.bvh is refused: joint positions carry no joint rotations.
@@ -454,7 +454,7 @@ def convert(src: str | os.PathLike, dst: str | os.PathLike) -> dict:
         frames = joints.shape[0]
     else:
         motion = load_motion(p)
-        save_motion(motion, dst)
+        save_motion(motion, dst, bvh_units)
         frames = motion.num_frames
     return {"input": str(src), "output": str(dst), "frames": int(frames), "fps": FPS}
 

@@ -63,6 +63,17 @@ def test_bvh_world_positions_match_fk_via_bvhio(tmp_path):
     assert np.abs(theirs - ours).max() < 1e-3  # < 1 mm
 
 
+def test_bvh_in_metres_reads_back_and_is_a_hundredth_of_cm(tmp_path):
+    m = random_motion(T=8)
+    save_motion(m, tmp_path / "cm.bvh")
+    save_motion(m, tmp_path / "m.bvh", bvh_units="m")
+    # bvhio, an independent reader, sees the same skeleton at 1/100 of the cm file's size
+    np.testing.assert_allclose(bvhio_world_positions(tmp_path / "m.bvh") * 100.0,
+                               bvhio_world_positions(tmp_path / "cm.bvh"), atol=1e-4)
+    # and mclip's reader tells the units apart by the bone lengths
+    np.testing.assert_allclose(load_motion(tmp_path / "m.bvh").joints(), m.joints(), atol=1e-3)
+
+
 def test_bvh_header(tmp_path):
     save_motion(random_motion(T=3), tmp_path / "h.bvh")
     text = (tmp_path / "h.bvh").read_text()
