@@ -273,12 +273,56 @@ def test_errors_exit_2_one_line_no_files(run, tmp_path, motions, corrupt, monkey
     assert all_files(out) == []
 
 
-@pytest.mark.parametrize("command", ["text2motion", "interpolate", "edit", "classify", "encode", "search"])
-def test_help_has_an_example(command):
-    from typer.testing import CliRunner
+def _parse_command_line(line: str) -> None:
+    """Parse ``mclip ...`` (no run) with the real CLI: an unknown option, a missing
+    argument or a value out of range raises."""
+    import shlex
+
+    import typer.main
 
     from mclip.cli import app
 
-    res = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
-    assert res.exit_code == 0
-    assert "Example" in res.output and f"mclip {command}" in res.output
+    args = shlex.split(line)[1:]
+    cmd, ctx = typer.main.get_command(app), None
+    while hasattr(cmd, "get_command") and args and not args[0].startswith("-"):
+        ctx = cmd.make_context(cmd.name or "mclip", [args[0], "--help"], parent=ctx,
+                               resilient_parsing=True)
+        cmd, args = cmd.get_command(ctx, args[0]), args[1:]
+        assert cmd is not None, line
+    cmd.make_context(cmd.name, list(args), parent=ctx)
+
+
+def _example_lines(text: str, prefix: str = "mclip ") -> list[str]:
+    import re
+
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip().startswith(prefix)]
+    # drop trailing comments: "  # ..." (README) and "   (...)" (help examples)
+    return [re.split(r"\s+#\s|\s{2,}\(", ln)[0] for ln in lines]
+
+
+@pytest.mark.parametrize("command", ["text2motion", "interpolate", "edit", "classify", "encode",
+                                     "search", "export"])
+def test_help_examples_are_valid_command_lines(command):
+    import typer.main
+
+    from mclip.cli import app
+
+    doc = typer.main.get_command(app).get_command(None, command).help or ""
+    lines = _example_lines(doc, f"mclip {command}")
+    assert lines, f"{command} --help shows no example"
+    for line in lines:
+        _parse_command_line(line)
+
+
+def test_readme_command_lines_parse():
+    from pathlib import Path
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    lines = [ln for block in re.findall(r"```bash\n(.*?)```", readme, re.S)
+             for ln in _example_lines(block)]
+    assert len(lines) > 15
+    for line in lines:
+        _parse_command_line(line)
+    with pytest.raises(Exception):          # the check can fail
+        _parse_command_line("mclip classify clip.npz --no-such-option")

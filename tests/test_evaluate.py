@@ -377,7 +377,8 @@ def test_babel60_protocol_keeps_only_babel60_actions(tiny_engine, eval_data):
     cls = evaluate(tiny_engine, eval_data, n=32, config=cfg)["classification"]
     assert cls["protocol"] == "babel60" and cls["num_classes"] == 60
     assert cls["all"]["n"] == 24                 # walk, sit, jump; "wave" is no BABEL-60 class
-    assert 0.0 <= cls["all"]["top1"] <= cls["all"]["top5"] <= 1.0
+    # the tiny model tells its walk, sit and jump apart among all 60 BABEL labels
+    assert cls["all"]["top1"] >= 0.9
 
 
 def test_cli_end_to_end_writes_valid_json(tiny_checkpoint, eval_data, tmp_path, capsys):
@@ -392,7 +393,8 @@ def test_cli_end_to_end_writes_valid_json(tiny_checkpoint, eval_data, tmp_path, 
     rec, t2m, itp = res["reconstruction"], res["text2motion"], res["interpolation"]
     assert rec["mpjpe_mm"] >= rec["root_aligned_mpjpe_mm"] * 0.5 > 0
     rp = t2m["r_precision"]
-    assert t2m["n"] == 32 and rp["n"] == 32 and 0 <= rp["top1"] <= rp["top3"] <= 1
+    assert t2m["n"] == 32 and rp["n"] == 32
+    assert rp["top3"] > 2 * 3 / 32          # its prompts retrieve their motions above chance
     assert -1 <= t2m["text_motion_cosine"] <= 1
     for group in ("generated", "real"):
         assert set(t2m["plausibility"][group]) == {"n", "foot_skate_mm", "ground_penetration_mm", "jerk"}

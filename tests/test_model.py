@@ -280,3 +280,24 @@ def test_smooth_output_low_passes_every_decoded_length():
         assert np.abs(coef[:, 1:k]).max() > 1e-3
     with pytest.raises(MclipError, match="smooth_output must be"):
         ModelConfig(smooth_output=-1)
+
+
+# ------------------------------------------------------------------ golden outputs
+
+
+@pytest.mark.parametrize("form", ["paper", "dynamics"])
+def test_golden_outputs(form):
+    """A tiny model with fixed weights on a fixed input gives the stored latent and
+    reconstruction (tests/golden/, written by make_golden.py): any change to the model's
+    maths shows here, deliberately or not. Float32 on the CPU, tolerance 1e-5."""
+    import importlib.util
+    from pathlib import Path
+
+    here = Path(__file__).parent / "golden"
+    spec = importlib.util.spec_from_file_location("make_golden", here / "make_golden.py")
+    golden = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(golden)
+    stored = np.load(here / "tiny_outputs.npz")
+    now = golden.outputs(form)
+    for key in (f"{form}_z", f"{form}_recon"):
+        np.testing.assert_allclose(now[key], stored[key], atol=1e-5, rtol=1e-4, err_msg=key)

@@ -311,7 +311,8 @@ def test_image_loss_with_a_tiny_clip(data_dir, tiny_model, tmp_path):
     clip = load_backbone("clip", model_name=register_tiny_clip(), pretrained=None)
     out = tmp_path / "run"
     res = train(cfg_for(data_dir, tiny_model, out, steps=3, val_every=100), backbone=clip)
-    assert "image" in res.last_losses and 0 <= res.last_losses["image"] <= 2
+    # a random tiny image tower cannot match the motions: the image term is there, and > 0
+    assert "image" in res.last_losses and 0.05 < res.last_losses["image"] < 2
     assert load_checkpoint(out / "last.pt")[1].latent_dim == clip.dim
     cached = torch.load(next((out / "cache").glob("image_*.pt")))
     ds = ClipDataset(data_dir, "train")
