@@ -152,16 +152,9 @@ def render_cmd(
 
     output_kind(out)  # fail on a bad extension before reading the input
     joints = load_joints(motion)
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("rendering {task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True,
-                  disable=joints.shape[0] < 60) as bar:
-        task = bar.add_task(out.name, total=None)
+    with _progress(None, f"rendering {out.name}", enabled=joints.shape[0] >= 60) as update:
         render(joints, out, caption=caption, fps=fps, config=RenderConfig(size=size),
-               frames=frames, progress=lambda done, total: bar.update(task, completed=done, total=total))
+               frames=frames, progress=update)
     typer.echo(f"wrote {out} ({joints.shape[0]} frames)")
 
 
@@ -205,20 +198,12 @@ def data_synth_cmd(
         return
     if n is None or out is None:
         raise MclipError("--n and -o/--out: both are required (or use --list)")
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from .data.synth import write_corpus
 
     names = [a.strip() for a in actions.split(",") if a.strip()] if actions else None
-    console = Console(stderr=True)
-    with Progress(TextColumn("synth"), BarColumn(), MofNCompleteColumn(), TextColumn("clips"),
-                  TimeRemainingColumn(), console=console, transient=True,
-                  disable=not console.is_terminal) as bar:
-        task = bar.add_task("synth", total=n)
+    with _progress(n, "synth clips", enabled=sys.stderr.isatty()) as update:
         info = write_corpus(out, n, seed=seed, frames=frames, shard_size=shard_size, actions=names,
-                            workers=workers, overwrite=overwrite, resume=resume,
-                            progress=lambda done, total: bar.update(task, completed=done, total=total))
+                            workers=workers, overwrite=overwrite, resume=resume, progress=update)
     summary = {"out": str(out), "clips": info["counts"]["clips"], "splits": info["counts"]["splits"],
                "actions": len(info["actions"]), "seconds": info["seconds"]}
     if as_json:
@@ -249,17 +234,10 @@ def data_prepare_cmd(
     """
     from .data.babel import PrepareConfig, prepare_babel
 
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     cfg = PrepareConfig(babel60=babel60, stride=stride, overwrite=overwrite)
-    console = Console(stderr=True)
-    with Progress(TextColumn("preparing"), BarColumn(), TextColumn("{task.completed}/{task.total} takes"),
-                  TimeRemainingColumn(), console=console, transient=True,
-                  disable=not console.is_terminal) as bar:  # no stray blank line in logs
-        task = bar.add_task("prepare", total=None)
-        summary = prepare_babel(amass_dir, babel_dir, out, cfg,
-                                progress=lambda done, total: bar.update(task, completed=done, total=total))
+    # no bar in logs (a non-terminal stderr): no stray blank line
+    with _progress(None, "preparing takes", enabled=sys.stderr.isatty()) as update:
+        summary = prepare_babel(amass_dir, babel_dir, out, cfg, progress=update)
     if as_json:
         _echo_json(summary)
         return
@@ -464,25 +442,19 @@ def _load_engine(weights: Optional[Path], device: Optional[str]):
     return _LOADED["engine"]
 
 
-def _progress(total: int, description: str, enabled: bool = True):
-    """A Rich progress bar on stderr (stdout stays clean for --json). Yields a callback
-    ``update(done, total)``."""
+def _progress(total: Optional[int], description: str, enabled: bool = True):
+    """``progress.progress_bar`` whose every update is also a SIGTERM safe point. Yields
+    ``update(done, total=None)``."""
     from contextlib import contextmanager
+
+    from .progress import progress_bar
 
     @contextmanager
     def bar():
-        from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeRemainingColumn)
-
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-                      disable=not enabled) as p:
-            task = p.add_task(description, total=total)
-
+        with progress_bar(description, total, enabled=enabled) as shown:
             def update(done, tot=None):
                 _stop_if_terminated()
-                p.update(task, completed=done, total=tot or total)
+                shown(done, tot)
 
             yield update
 

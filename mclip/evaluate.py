@@ -789,30 +789,26 @@ def evaluate(
 
 
 class _Progress:
-    """A Rich progress bar on stderr with one task per stage, or nothing at all."""
+    """``progress.Bars`` with one bar per stage (elapsed time, kept on screen)."""
 
     def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self._bar = None
+        from .progress import Bars
+
+        self._bars = Bars(enabled, transient=False, elapsed=True)
 
     def __enter__(self) -> "_Progress":
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(TextColumn("{task.description:<15}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(),
-                                 console=Console(stderr=True), transient=False)
-            self._bar.__enter__()
+        self._bars.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
+        self._bars.__exit__(*exc)
 
     def stage(self, name: str, total: int) -> Callable[[int], None]:
         """Start a stage; returns tick(k) advancing it by k units."""
-        if self._bar is None:
-            return lambda k=1: None
-        task = self._bar.add_task(name, total=max(1, total))
-        return lambda k=1: self._bar.advance(task, k)
+        update, done = self._bars.task(f"{name:<15}", max(1, total)), [0]
+
+        def tick(k: int = 1) -> None:
+            done[0] += k
+            update(done[0])
+
+        return tick

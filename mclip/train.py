@@ -599,7 +599,7 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
     """The auto-encoder stage; ``state``: the checkpoint being resumed (``open_run``) or None."""
     # rich's first import draws from Python's global random: it must come before the
     # seeding (and the RNG restore of --resume), or resumed runs would differ from straight ones
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from .progress import Bars
 
     from .checkpoint import checkpoint_config, checkpoint_weights, read_checkpoint, save_checkpoint
     from .data.dataset import ClipDataset
@@ -745,9 +745,7 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
             log_file.write(json.dumps(record) + "\n")
             log_file.flush()
 
-    progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), TextColumn("{task.description}"),
-                        disable=not (cfg.progress and d.main), transient=False)
+    progress = Bars(enabled=cfg.progress and d.main, transient=False)
     result = TrainResult(step=step, checkpoint=None)
     model.train()
     batches = batches_from(step, n, cfg.batch_size, cfg.seed, d)
@@ -755,7 +753,7 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
     val_loss = None
     try:
         with _StopFlag() as flag, progress:
-            task = progress.add_task("", total=total, completed=step)
+            show = progress.task("train", total, completed=step)
             while step < stop_at and not stop_requested(flag, d, device):
                 epoch, idx = next(batches)
                 for group in optimizer.param_groups:
@@ -778,8 +776,7 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
                 step += 1
                 clips_done += len(idx) * d.world
                 result.last_losses = {k: float(v.detach()) for k, v in terms.items()}
-                progress.update(task, completed=step, description=" ".join(
-                    f"{k} {v:.4g}" for k, v in result.last_losses.items()))
+                show(step, info=" ".join(f"{k} {v:.4g}" for k, v in result.last_losses.items()))
                 if step % cfg.log_every == 0:
                     rate = clips_done / max(time.perf_counter() - t0, 1e-9)
                     log({"step": step, "epoch": epoch, "lr": optimizer.param_groups[0]["lr"],
@@ -789,7 +786,7 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
                     val = _validate(model, val_feats, vt, table, body, weights, cfg.batch_size, device)
                     val_loss = val["total"]
                     log({"step": step, **{f"val_{k}": v for k, v in val.items()}})
-                    progress.console.print(f"step {step}: val " + " ".join(
+                    progress.print(f"step {step}: val " + " ".join(
                         f"{k} {v:.4g}" for k, v in val.items()))
                 if sample_texts and cfg.sample_every and step % cfg.sample_every == 0 and d.main:
                     speed = _render_samples(model, backbone, sample_texts,

@@ -56,7 +56,7 @@ def train_prior(cfg, state: dict | None = None, backbone=None, max_steps_this_ca
     """Run the sampler stage, fresh or (``state``: the run's last.pt, from
     ``mclip.train.open_run``) resumed; returns a ``mclip.train.TrainResult``.
     ``mclip.train.train`` calls this for ``stage = "prior"``."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from .progress import Bars
 
     from .atomic import atomic_write_bytes
     from .checkpoint import (atomic_torch_save, checkpoint_config,
@@ -158,15 +158,13 @@ def train_prior(cfg, state: dict | None = None, backbone=None, max_steps_this_ca
                         {"rng": [T.rng_state()], "metrics": metrics, "data": str(data_root)},
                         prior=prior, prior_cfg=pcfg)
 
-    progress = Progress(TextColumn("[bold]prior"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), TextColumn("{task.description}"),
-                        disable=not cfg.progress, transient=False)
+    progress = Bars(enabled=cfg.progress, transient=False)
     result = T.TrainResult(step=step, checkpoint=None)
     batches = T.batches_from(step, n, cfg.batch_size, cfg.seed, d)
     t0, clips_done, val_loss = time.perf_counter(), 0, None
     prior.train()
     with open(out / "log.jsonl", "a", encoding="utf-8") as log_file, T._StopFlag() as flag, progress:
-        task = progress.add_task("", total=total, completed=step)
+        show = progress.task("prior", total, completed=step)
         while step < stop_at and not flag.stop:
             epoch, idx = next(batches)
             for group in optimizer.param_groups:
@@ -182,7 +180,7 @@ def train_prior(cfg, state: dict | None = None, backbone=None, max_steps_this_ca
             step += 1
             clips_done += len(idx)
             result.last_losses = {"prior": float(loss.detach())}
-            progress.update(task, completed=step, description=f"prior {result.last_losses['prior']:.4g}")
+            show(step, info=f"prior {result.last_losses['prior']:.4g}")
             if step % cfg.log_every == 0:
                 rate = clips_done / max(time.perf_counter() - t0, 1e-9)
                 log_file.write(json.dumps({"step": step, "epoch": epoch, "lr": optimizer.param_groups[0]["lr"],
@@ -192,7 +190,7 @@ def train_prior(cfg, state: dict | None = None, backbone=None, max_steps_this_ca
                 val_loss = _val_loss(prior, val[0], val[1], cfg.seed, device)
                 log_file.write(json.dumps({"step": step, "val_prior": val_loss}) + "\n")
                 log_file.flush()
-                progress.console.print(f"step {step}: val prior {val_loss:.4g}")
+                progress.print(f"step {step}: val prior {val_loss:.4g}")
             if step % cfg.ckpt_every == 0 and step < stop_at:
                 checkpoint({"val_loss": val_loss})
         interrupted = flag.stop and step < stop_at
