@@ -28,6 +28,7 @@ import numpy as np
 
 from . import skeleton
 from .errors import MclipError
+from .rotations_np import euler_to_matrix, matrix_to_euler_zyx
 
 Z_TO_Y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 """(3, 3) maps our z-up world to the y-up BVH world: (x, y, z) -> (x, z, -y)."""
@@ -52,48 +53,6 @@ def hierarchy_order() -> list[int]:
 
     visit(0)
     return order
-
-
-# ----------------------------------------------------------------- Euler angles
-
-
-def axis_rotation(axis: str, angle: np.ndarray) -> np.ndarray:
-    """(...,) radians about 'X', 'Y' or 'Z' -> (..., 3, 3) rotation matrices (numpy)."""
-    c, s = np.cos(angle), np.sin(angle)
-    o, z = np.ones_like(angle), np.zeros_like(angle)
-    rows = {
-        "X": (o, z, z, z, c, -s, z, s, c),
-        "Y": (c, z, s, z, o, z, -s, z, c),
-        "Z": (c, -s, z, s, c, z, z, z, o),
-    }[axis]
-    return np.stack(rows, axis=-1).reshape(np.shape(angle) + (3, 3))
-
-
-def euler_to_matrix(angles: np.ndarray, order: str) -> np.ndarray:
-    """(..., k) radians in channel ``order`` (e.g. "ZYX") -> (..., 3, 3).
-
-    BVH channel order reads left to right as intrinsic rotations:
-    ``R = R_order[0] @ R_order[1] @ ...``.
-    """
-    R = np.broadcast_to(np.eye(3), np.shape(angles)[:-1] + (3, 3)).copy()
-    for k, axis in enumerate(order):
-        R = R @ axis_rotation(axis, angles[..., k])
-    return R
-
-
-def matrix_to_euler_zyx(R: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) -> (..., 3) radians (z, y, x) with ``R = Rz(z) @ Ry(y) @ Rx(x)``.
-
-    y lies in [-pi/2, pi/2]. At gimbal lock (|y| = pi/2) only z - x (or z + x) is
-    defined; x is then set to 0 and z carries the whole turn.
-    """
-    R = np.asarray(R, dtype=np.float64)
-    cos_y = np.hypot(R[..., 0, 0], R[..., 1, 0])
-    y = np.arctan2(-R[..., 2, 0], cos_y)
-    locked = cos_y < 1e-9
-    z = np.where(locked, np.arctan2(-R[..., 0, 1], R[..., 1, 1]), np.arctan2(R[..., 1, 0], R[..., 0, 0]))
-    x = np.where(locked, 0.0, np.arctan2(R[..., 2, 1], R[..., 2, 2]))
-    return np.stack((z, y, x), axis=-1)
 
 
 # ----------------------------------------------------------------- writing

@@ -292,3 +292,23 @@ def test_batch_shapes():
     flat = aa.reshape(-1, 3).double().numpy()
     close(R.reshape(-1, 3, 3).double().numpy(),
                                Rotation.from_rotvec(flat).as_matrix(), atol=3e-6)
+
+
+def test_numpy_rotations_match_scipy_and_the_torch_ones():
+    """mclip.rotations_np (corpus, BVH) and mclip.rotations (model, engine) are one maths."""
+    from scipy.spatial.transform import Rotation
+
+    from mclip import rotations, rotations_np
+
+    rng = np.random.default_rng(5)
+    aa = rng.normal(size=(200, 3)) * rng.uniform(0, 3.0, (200, 1))
+    aa[:3] = [[0, 0, 0], [np.pi, 0, 0], [0, 1e-9, 0]]          # zero, half turn, tiny
+    R = rotations_np.axis_angle_to_matrix(aa)
+    np.testing.assert_allclose(R, Rotation.from_rotvec(aa).as_matrix(), atol=1e-9)
+    np.testing.assert_allclose(R, rotations.axis_angle_to_matrix(torch.from_numpy(aa)).numpy(), atol=1e-6)
+    back = rotations_np.axis_angle_to_matrix(rotations_np.matrix_to_axis_angle(R))
+    np.testing.assert_allclose(back, R, atol=1e-9)
+    for axis, v in (("X", [0, 1, 0]), ("Y", [0, 0, 1]), ("Z", [1, 0, 0])):   # a quarter turn
+        turned = rotations_np.rotate(rotations_np.axis_rotation(axis, np.pi / 2), np.array(v, float))
+        np.testing.assert_allclose(turned, Rotation.from_euler(axis.lower(), 90, degrees=True).apply(v),
+                                   atol=1e-12)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ... import skeleton
+from ...rotations_np import axis_angle_to_matrix, axis_rotation, matrix_to_axis_angle, rotate
 
 FPS = skeleton.FPS
 J = skeleton.JOINT_INDEX
@@ -54,33 +55,19 @@ def side_name(side: int, part: str) -> int:
 # ------------------------------------------------------------------ rotations
 
 
-def _axis_rot(a, i: int, j: int) -> np.ndarray:
-    """(...,) angles -> (..., 3, 3) rotation in the (i, j) coordinate plane."""
-    a = np.asarray(a, dtype=np.float64)
-    c, s = np.cos(a), np.sin(a)
-    R = np.zeros(a.shape + (3, 3))
-    k = 3 - i - j
-    R[..., k, k] = 1.0
-    R[..., i, i] = c
-    R[..., j, j] = c
-    R[..., i, j] = -s
-    R[..., j, i] = s
-    return R
-
-
 def rx(a) -> np.ndarray:
     """(...,) angle in radians -> (..., 3, 3) rotation about x."""
-    return _axis_rot(a, 1, 2)
+    return axis_rotation("X", np.asarray(a, dtype=np.float64))
 
 
 def ry(a) -> np.ndarray:
     """(...,) -> (..., 3, 3) rotation about y."""
-    return _axis_rot(a, 2, 0)
+    return axis_rotation("Y", np.asarray(a, dtype=np.float64))
 
 
 def rz(a) -> np.ndarray:
     """(...,) -> (..., 3, 3) rotation about z."""
-    return _axis_rot(a, 0, 1)
+    return axis_rotation("Z", np.asarray(a, dtype=np.float64))
 
 
 def euler(x=0.0, y=0.0, z=0.0) -> np.ndarray:
@@ -91,48 +78,6 @@ def euler(x=0.0, y=0.0, z=0.0) -> np.ndarray:
     """
     x, y, z = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (x, y, z)))
     return rz(z) @ ry(y) @ rx(x)
-
-
-def axis_angle_to_matrix(aa: np.ndarray) -> np.ndarray:
-    """(..., 3) axis-angle -> (..., 3, 3) (Rodrigues), safe at zero."""
-    aa = np.asarray(aa, dtype=np.float64)
-    th = np.linalg.norm(aa, axis=-1, keepdims=True)
-    k = aa / np.maximum(th, 1e-12)
-    K = np.zeros(aa.shape[:-1] + (3, 3))
-    K[..., 0, 1], K[..., 0, 2] = -k[..., 2], k[..., 1]
-    K[..., 1, 0], K[..., 1, 2] = k[..., 2], -k[..., 0]
-    K[..., 2, 0], K[..., 2, 1] = -k[..., 1], k[..., 0]
-    th = th[..., None]
-    return np.eye(3) + np.sin(th) * K + (1 - np.cos(th)) * (K @ K)
-
-
-def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) -> (..., 3) axis-angle with angle in [0, pi], via quaternions."""
-    R = np.asarray(R, dtype=np.float64)
-    m = R
-    tr = m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2]
-    # Shepperd's method: pick the largest of 4 candidates for numerical safety.
-    cand = np.stack([tr, m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]], -1)
-    which = np.argmax(cand, -1)
-    q = np.zeros(R.shape[:-2] + (4,))
-    s0 = np.sqrt(np.maximum(1 + tr, 1e-12)) * 2
-    s1 = np.sqrt(np.maximum(1 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2], 1e-12)) * 2
-    s2 = np.sqrt(np.maximum(1 + m[..., 1, 1] - m[..., 0, 0] - m[..., 2, 2], 1e-12)) * 2
-    s3 = np.sqrt(np.maximum(1 + m[..., 2, 2] - m[..., 0, 0] - m[..., 1, 1], 1e-12)) * 2
-    q0 = np.stack([0.25 * s0, (m[..., 2, 1] - m[..., 1, 2]) / s0,
-                   (m[..., 0, 2] - m[..., 2, 0]) / s0, (m[..., 1, 0] - m[..., 0, 1]) / s0], -1)
-    q1 = np.stack([(m[..., 2, 1] - m[..., 1, 2]) / s1, 0.25 * s1,
-                   (m[..., 0, 1] + m[..., 1, 0]) / s1, (m[..., 0, 2] + m[..., 2, 0]) / s1], -1)
-    q2 = np.stack([(m[..., 0, 2] - m[..., 2, 0]) / s2, (m[..., 0, 1] + m[..., 1, 0]) / s2,
-                   0.25 * s2, (m[..., 1, 2] + m[..., 2, 1]) / s2], -1)
-    q3 = np.stack([(m[..., 1, 0] - m[..., 0, 1]) / s3, (m[..., 0, 2] + m[..., 2, 0]) / s3,
-                   (m[..., 1, 2] + m[..., 2, 1]) / s3, 0.25 * s3], -1)
-    q = np.where((which == 0)[..., None], q0,
-                 np.where((which == 1)[..., None], q1, np.where((which == 2)[..., None], q2, q3)))
-    q = q * np.where(q[..., :1] < 0, -1.0, 1.0)  # w >= 0 -> angle in [0, pi]
-    vn = np.linalg.norm(q[..., 1:], axis=-1, keepdims=True)
-    angle = 2 * np.arctan2(vn, q[..., :1])
-    return q[..., 1:] * (angle / np.maximum(vn, 1e-12))
 
 
 def aim(u_from: np.ndarray, w_from: np.ndarray, u_to: np.ndarray, w_to: np.ndarray) -> np.ndarray:
@@ -149,11 +94,6 @@ def aim(u_from: np.ndarray, w_from: np.ndarray, u_to: np.ndarray, w_to: np.ndarr
     E = frame(np.broadcast_to(u_from, np.broadcast_shapes(u_from.shape, w_from.shape)), w_from)
     F = frame(np.broadcast_to(u_to, np.broadcast_shapes(u_to.shape, w_to.shape)), w_to)
     return F @ np.swapaxes(E, -1, -2)
-
-
-def rotate(R: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """(..., 3, 3) @ (..., 3) -> (..., 3)."""
-    return np.einsum("...ij,...j->...i", R, v)
 
 
 # ------------------------------------------------------------------ time bases

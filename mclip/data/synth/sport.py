@@ -179,8 +179,8 @@ def _kick(ctx: Ctx, kind: str, height=(-0.15, 0.45), crouch: float = 0.0) -> Rig
     from its footprint to a chambered point under the raised knee, out to the target
     (forwards, or sideways for a side kick) and back, so it never dips into the floor.
     """
-    from .core import (ANKLE_Y, GROUND_Y, OFF, ankle_from_ground, axis_angle_to_matrix, foot_rotation,
-                       foot_spot, leg_ik, matrix_to_axis_angle, rotate)
+    from ...rotations_np import axis_angle_to_matrix, matrix_to_axis_angle, rotate
+    from .core import OFF, ankle_from_ground, foot_rotation, foot_spot, leg_ik
 
     rig = standing(ctx)
     s = ctx.one_shot(0.9, 1.3, ease=lambda x: np.clip(x, 0, 1))
