@@ -193,6 +193,13 @@ def _finite(name: str, what: str, arr: np.ndarray) -> None:
 MAX_ANGLE_RAD = 1e3      # axis-angle magnitude, ~160 turns
 MAX_POSITION_M = 1e4     # root or joint position, 10 km from the origin
 MIN_BONE_M = 1e-3        # a bone shorter than 1 mm in most frames: a degenerate skeleton
+FPS_RANGE = (1.0, 1000.0)  # frame rates of recordings; outside, resampling to 30 fps is absurd
+
+
+def _check_rate(name: str, what: str, fps: float) -> None:
+    if not (math.isfinite(fps) and FPS_RANGE[0] <= fps <= FPS_RANGE[1]):
+        raise MclipError(f"{name}: '{what}' is {fps:g} fps; a recording's frame rate is "
+                         f"{FPS_RANGE[0]:g} to {FPS_RANGE[1]:g}")
 
 
 def _bounded(name: str, what: str, arr: np.ndarray, limit: float, unit: str) -> None:
@@ -297,6 +304,7 @@ def _read_npz(p: Path) -> Motion:
     _bounded(name, "trans", trans, MAX_POSITION_M, "m")
     if not (math.isfinite(fps) and fps > 0):
         raise MclipError(f"{name}: '{fps_key}' must be a positive frame rate, got {fps}")
+    _check_rate(name, fps_key, fps)
     # the body shape is kept for the round trip only: an unusable one is dropped, not fatal
     if betas is not None and not (_real(betas) and betas.ndim == 1 and 0 < betas.size <= 400
                                   and np.isfinite(betas).all()):
@@ -317,6 +325,7 @@ def _read_bvh(p: Path) -> Motion:
     except OSError as e:
         raise MclipError(f"{p}: cannot read ({e.strerror or e})") from None
     rotmats, trans, fps = bvh.parse_bvh(text, str(p))
+    _check_rate(str(p), "Frame Time", fps)
     _bounded(str(p), "root position", trans, MAX_POSITION_M, "m")
     return motion_from_rotmats(rotmats, trans, fps)
 

@@ -23,7 +23,7 @@ def test_batch_script_end_to_end(tmp_path, tiny_checkpoint):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "mclip"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m mclip.cli "$@"\n')
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m mclip "$@"\n')
     shim.chmod(shim.stat().st_mode | stat.S_IEXEC)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
            "MCLIP_WEIGHTS": str(tiny_checkpoint), "OMP_NUM_THREADS": "1"}
