@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from mclip import render as R
+from mclip.render.pose_images import _pose_background
 from mclip.errors import MclipError
 from mclip.skeleton import JOINT_INDEX as J
 from mclip.skeleton import STAND_AXIS_ANGLE, joints_from_axis_angle
@@ -267,7 +268,7 @@ def test_pose_image_figure_and_sides():
     left_out = joints_from_axis_angle(poses)[0]
     img = R.pose_image(rest, size=112)
     assert img.shape == (112, 112, 3) and img.dtype == np.uint8
-    bg = np.clip(R._pose_background(112, R.PoseImageConfig()), 0, 255).astype(np.uint8)
+    bg = np.clip(_pose_background(112, R.PoseImageConfig()), 0, 255).astype(np.uint8)
     body = np.abs(img.astype(int) - bg).sum(-1) > 30
     ys, xs = np.nonzero(body)
     assert 0.08 < body.mean() < 0.5
