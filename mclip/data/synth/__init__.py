@@ -4,7 +4,7 @@
 and ``write_corpus(out, n, seed, ...)`` (the ``mclip data synth`` command). Modules:
 core (rig, rotations, IK, ground contact), locomotion, whole_body, arms, sport, dance,
 styles, language (phrasings), compose (registry + batch builder), metrics
-(plausibility), writer (files), preview (developer contact sheets).
+(plausibility), writer (files), gallery (contact sheets of every action).
 """
 from .compose import ACTIONS
 from .styles import STYLES

@@ -236,14 +236,6 @@ class Rig:
         out.anchor = self.anchor
         return out
 
-    def select(self, idx) -> "Rig":
-        out = Rig.__new__(Rig)
-        out.B = len(np.arange(self.B)[idx])
-        out.T = self.T
-        for name in ("local", "heading", "lean", "pelvis", "airborne"):
-            setattr(out, name, getattr(self, name)[idx].copy())
-        out.anchor = self.anchor
-        return out
 
 
 def global_transforms(rig: Rig, upto: int = 23) -> tuple[np.ndarray, np.ndarray]:
@@ -558,13 +550,6 @@ class Ctx:
         return ease((self.time() - t0) / dur)
 
 
-def plain_ctx(rng: np.random.Generator, B: int, T: int, pad: int = 0) -> Ctx:
-    """A neutral context (no style, normal tempo and size)."""
-    one, zero = np.ones((B, 1)), np.zeros((B, 1))
-    return Ctx(rng, B, T, pad, tempo=one, amp=one, crouch=zero, bounce=one, sway=zero,
-               wander=zero, clearance=one, arm_swing=one, stride=one, lean=zero)
-
-
 # ------------------------------------------------------------------ arm angles
 
 
@@ -599,21 +584,6 @@ def head_turn(rig: Rig, pitch=0.0, yaw=0.0, roll=0.0) -> None:
                                           np.asarray(roll) * 0.4), (rig.B, rig.T, 3, 3)))
     rig.pre("head", np.broadcast_to(euler(np.asarray(pitch) * 0.6, np.asarray(yaw) * 0.6,
                                           np.asarray(roll) * 0.6), (rig.B, rig.T, 3, 3)))
-
-
-def stand_feet(rig: Rig, width=0.0, toe_out=0.1, front=0.0, bend=0.0) -> None:
-    """Both feet planted flat under the hips (plus width/front offsets); IK the legs.
-
-    Feet are placed in the heading frame of the *first* frame at the pelvis start, so
-    they stay put while the pelvis moves. width: extra half-distance (m) between feet;
-    front: (B,1) left foot forward (m), right back; bend unused (pelvis height decides).
-    """
-    for side in (1, -1):
-        ground_xy = foot_spot(rig, side, width, side * front)
-        yaw = rig.heading[:, :1] + side * toe_out + 0 * rig.heading
-        ankle = ankle_from_ground(ground_xy, np.zeros((rig.B, rig.T)), yaw,
-                                  np.zeros((rig.B, rig.T)), side)
-        leg_ik(rig, side, ankle, foot_rotation(yaw, np.zeros((rig.B, rig.T))))
 
 
 def foot_spot(rig: Rig, side: int, width=0.0, front=0.0, frame: int = 0) -> np.ndarray:

@@ -105,13 +105,13 @@ def generate(n: int, seed: int = 0, frames: int = 60, actions: Sequence[str] | N
 @lru_cache(maxsize=1)
 def generator_code() -> str:
     """A fingerprint of the code that makes clips: sha256 (16 hex digits) of this
-    package's source files but the viewers (``preview``, ``gallery``). Any edit changes
+    package's source files but the viewer (``gallery``). Any edit changes
     it, so two corpora with the same code and seed hold the same clips, and a corpus made
     by other code is detectable (the manual ``compose.VERSION`` was not bumped when
     actions were added)."""
     h = hashlib.sha256()
     for path in sorted(Path(__file__).parent.glob("*.py")):
-        if path.stem in ("preview", "gallery"):
+        if path.stem == "gallery":
             continue
         h.update(path.name.encode())
         h.update(path.read_bytes())
