@@ -67,34 +67,17 @@ class ModelConfig:
     activation: str = "gelu"
     latent_dim: int = 512       # = the backbone's embedding size
     backbone: str = "clip"      # "clip" (open_clip ViT-B-32) or "minilm"
-    # The text/image losses constrain only the *direction* of z_p (cosine), while at
-    # inference the decoder is fed unit-length backbone embeddings. Normalising z
-    # before decoding makes both paths see the same kind of input.
+    # Decode unit-length z: the text/image losses constrain only z's direction, and at
+    # inference the decoder gets unit backbone embeddings; both paths see one kind of input.
     normalize_latent: bool = True
-    # Then multiply by sqrt(latent_dim): components of unit variance, the scale of the
-    # positional queries. A bare unit vector (components ~ 1/sqrt(D)) reaches the
-    # decoder ~20x weaker than its queries, so it learns late to read z. Off by default
-    # so checkpoints saved before this option decode exactly as they were trained.
+    # Then scale z by sqrt(latent_dim) to unit-variance components, the scale of the
+    # decoder's queries (off by default: older checkpoints decode as they were trained).
     scale_latent: bool = False
-    # Align z_p to *centred* text embeddings: normalize(t - mean of the training texts).
-    # Sentence embeddings share a large common direction (MiniLM on our corpus: every
-    # text has cosine 0.51 with the mean text), so the paper's cosine loss has a wide
-    # plateau where every z_p points at that mean: measured on small-cpu, text loss sat at
-    # 0.51 for 1,500 steps and prompts decoded to the same motion. Centring removes the
-    # plateau (the mean now scores cosine 0); the loss itself is unchanged. The mean is a
-    # buffer saved with the weights, and every text -> latent path goes through
-    # ``MotionCLIP.text_latent``, so training and inference agree.
+    # Align z to centred text embeddings, normalize(t - mean of the training texts): the
+    # sentence embeddings share a large common direction that the cosine loss otherwise
+    # plateaus on. The mean is a buffer; every text -> latent path uses ``text_latent``.
     center_text: bool = False
-    # Pre-LN transformer layers (LayerNorm before attention / feed-forward, and once after
-    # the stack) instead of the post-LN of the authors' code. The decoder's only source of
-    # time is its positional queries; with post-LN its self-attention learned near-uniform
-    # weights (entropy ~ log T) that average the frames, and each LayerNorm after that
-    # shrank what was left of the per-frame signal (std over time 0.69 -> 0.11 over four
-    # layers): decoded motion came out nearly constant in time, jumps without a flight.
-    # Pre-LN keeps the queries on a residual path no norm rescales, and fits such a clip.
-    # Off by default (the paper's layers); on in default-cpu, the shipped model, whose
-    # GPU-trained weights jump clear of the floor. In a 70-minute CPU run of small-cpu it
-    # was livelier but scored worse on the harness than post-LN (weights/MODEL_CARD.md).
+    # Pre-LN transformer layers instead of the post-LN of the authors' code.
     norm_first: bool = False
     # How z reaches the decoded frames: "memory" (the paper: z is the decoder's one
     # memory token) or "frames" (also a per-frame pathway through the time basis, added
@@ -110,12 +93,9 @@ class ModelConfig:
     # Standardise features with the training data's per-feature mean and std (buffers
     # ``feature_mean``, ``feature_std``, set by ``set_feature_stats`` before training).
     standardize: bool = False
-    # Keep only the first K DCT cosines over time of the decoded features (0 = off):
-    # K = 20 over the 60-frame window keeps up to 4.75 Hz. The dynamics form's decoder
-    # adds frame-to-frame jitter that real motion lacks (jerk 417 against 91 m/s^3 on
-    # test reconstructions); this low-pass cut it to 176 with root-aligned MPJPE
-    # unchanged (42.3 -> 42.2 mm; weights/MODEL_CARD.md). Past the window the cut-off
-    # frequency stays the same (K scales with the length).
+    # Keep only the first K DCT cosines over time of the decoded features (0 = off), a
+    # low-pass against the decoder's frame-to-frame jitter; K = 20 over 60 frames keeps
+    # up to 4.75 Hz, and past the window the cut-off frequency stays the same.
     smooth_output: int = 0
 
     def __post_init__(self):
