@@ -532,3 +532,25 @@ def test_shipped_recipes_are_valid_settings(capsys):
         assert cfg.stage in ("autoencoder", "prior")
     with pytest.raises(MclipError, match=r"--recipe nope: no such recipe \(shipped: .*small-1-motion"):
         recipe_path("nope")
+
+
+def test_every_training_setting_is_one_train_option_with_its_range():
+    """The options of `mclip train` come from TrainConfig's declarations (issue 16.1):
+    one per field, with its help and range; what --resume may change is declared there too."""
+    from dataclasses import fields
+
+    import typer.main
+
+    from mclip.cli import app
+    from mclip.train_config import RESUME_MAY_CHANGE, SETTING_RANGES
+
+    cmd = typer.main.get_command(app).get_command(None, "train")
+    options = {p.name: p for p in cmd.params}
+    for f in fields(TrainConfig):
+        assert f.name in options, f.name
+        assert f.metadata["help"].split()[0] in (options[f.name].help or "")
+    bounded = options["batch_size"]
+    assert (bounded.min, bounded.max) == SETTING_RANGES["batch_size"] == (1, 65536)
+    assert "lr" in RESUME_MAY_CHANGE and "model" not in RESUME_MAY_CHANGE
+    ctx = cmd.make_context("train", ["--out", "r", "--no-progress", "--weight-decay", "0.1"])
+    assert ctx.params["progress"] is False and ctx.params["weight_decay"] == 0.1

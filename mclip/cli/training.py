@@ -1,6 +1,7 @@
 """`mclip train` and `mclip export`."""
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 from typing import Optional
@@ -14,83 +15,28 @@ from .app import app, echo_json
 # ---------------------------------------------------------------- training
 
 
-@app.command("train")
-def train_cmd(
-    data: Optional[str] = typer.Option(None, "--data", help="Dataset folder (manifest.jsonl + shards/); 'synth': "
-                                       "generate the procedural corpus into OUT/data first; 'amass': prepare "
-                                       "--amass-dir + --babel-dir into OUT/data first. [default: synth]"),
-    amass_dir: Optional[str] = typer.Option(None, "--amass-dir", help="With --data amass: AMASS .npz folder."),
-    babel_dir: Optional[str] = typer.Option(None, "--babel-dir", help="With --data amass: BABEL json folder."),
-    out: Path = typer.Option(..., "--out", "-o", help="Run folder: last.pt, log.jsonl, samples/, cache/."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Training settings file (.json or .toml, "
-                                          "TrainConfig keys); flags given here win."),
-    recipe: Optional[str] = typer.Option(None, "--recipe", help="A shipped training recipe by name "
-                                         "(mclip/configs/train/NAME.toml: the stages of the shipped model); "
-                                         "flags given here win."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model config: default-cpu, paper, "
-                                        "paper-minilm or a JSON file. [default: default-cpu]"),
-    stage: Optional[str] = typer.Option(None, "--stage", help="autoencoder (the paper's training) or prior: "
-                                        "the latent sampler text2motion draws from, for the trained "
-                                        "auto-encoder given by --init (kept frozen). [default: autoencoder]"),
-    prior: Optional[str] = typer.Option(None, "--prior", help="With --stage prior: the sampler's config "
-                                        "(mclip/configs/prior) or a JSON file. [default: default]"),
-    backbone: Optional[str] = typer.Option(None, "--backbone", help="Text backbone the latent is aligned "
-                                           "to: minilm or clip. [default: the model config's]"),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Optimiser steps in all (default: --epochs)."),
-    epochs: Optional[float] = typer.Option(None, "--epochs", help="Epochs when --steps is not given. [default: 100]"),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Clips per step (per process). [default: 32]"),
-    lr: Optional[float] = typer.Option(None, "--lr", help="AdamW learning rate. [default: 1e-4]"),
-    lr_schedule: Optional[str] = typer.Option(None, "--lr-schedule", help="constant (the paper) or cosine "
-                                              "(to lr/10 at the end). [default: constant]"),
-    warmup_steps: Optional[int] = typer.Option(None, "--warmup-steps", help="Linear lr warm-up steps. [default: 0]"),
-    adam_beta2: Optional[float] = typer.Option(None, "--adam-beta2", help="AdamW's second-moment decay. [default: 0.999]"),
-    text_loss: Optional[bool] = typer.Option(None, "--text-loss/--no-text-loss", help="Align z to label texts."),
-    lambda_text: Optional[float] = typer.Option(None, "--lambda-text", help="Text-loss weight against 100 per "
-                                                "reconstruction term (eq. 4). [default: 1]"),
-    lambda_image: Optional[float] = typer.Option(None, "--lambda-image", help="Image-loss weight. [default: 1]"),
-    lambda_text_recon: Optional[float] = typer.Option(
-        None, "--lambda-text-recon",
-        help="Beyond the paper: weight of reconstructing each clip from its text's latent "
-             "(trains the decoder on the path text2motion uses). [default: 0, off]"),
-    init: Optional[str] = typer.Option(None, "--init", help="Start from this checkpoint's weights "
-                                                            "(same model config, or its paper form: carried "
-                                                            "over, same function) instead of random."),
-    image_loss: Optional[bool] = typer.Option(None, "--image-loss/--no-image-loss",
-                                              help="Align z to rendered frames (backbones with an image tower)."),
-    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu or cuda. [default: auto]"),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seeds init, batch order and the synth corpus."),
-    ckpt_every: Optional[int] = typer.Option(None, "--ckpt-every", help="Steps between checkpoints."),
-    val_every: Optional[int] = typer.Option(None, "--val-every", help="Steps between validation losses."),
-    sample_every: Optional[int] = typer.Option(None, "--sample-every", help="Steps between sample GIFs (0: none)."),
-    smpl_dir: Optional[str] = typer.Option(None, "--smpl-dir", help="SMPL model folder: vertex loss instead of joints."),
-    synth_clips: Optional[int] = typer.Option(None, "--synth-clips", help="Corpus size for --data synth."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads (0: torch's choice)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in OUT from its last.pt. "
-                                "--steps, --epochs, --lr, --lr-schedule, --warmup-steps, --adam-beta2, --threads, "
-                                "--device and the --*-every flags may change; the new schedule applies "
-                                "from the current step."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
-) -> None:
+def train_cmd(out: Path, config: Optional[Path], recipe: Optional[str], resume: bool,
+              as_json: bool, **settings) -> None:
     """Train a MotionCLIP model (paper sec. 3): reconstruction + text (+ image) alignment.
 
     Same command on a CPU, a GPU, or many GPUs: `torchrun --nproc_per_node N -m mclip train
     --data DIR --out runs/x`. Checkpoints are atomic; Ctrl-C saves one and stops; --resume
     continues exactly where it stopped.
+
+    Examples:
+
+      mclip train --recipe small-1-motion --data runs/corpus60k --out runs/sc2
+
+      mclip train --out runs/sc2 --resume --steps 8000 --lr-schedule cosine
     """
-    from ..train import TrainConfig, load_train_config, read_settings_file, recipe_path, train
+    from ..train import train
+    from ..train_config import TrainConfig, load_train_config, read_settings_file, recipe_path
 
     if recipe is not None:
         if config is not None:
             raise MclipError("--recipe and --config: give one settings file, not both")
         config = recipe_path(recipe)
-
-    flags = dict(data=data, out=str(out), model=model, stage=stage, prior=prior, backbone=backbone, steps=steps, epochs=epochs,
-                 batch_size=batch_size, lr=lr, lr_schedule=lr_schedule, warmup_steps=warmup_steps, adam_beta2=adam_beta2, text_loss=text_loss, image_loss=image_loss,
-                 lambda_text=lambda_text, lambda_image=lambda_image,
-                 lambda_text_recon=lambda_text_recon, init=init,
-                 device=device, seed=seed, ckpt_every=ckpt_every, val_every=val_every,
-                 sample_every=sample_every, smpl_dir=smpl_dir, synth_clips=synth_clips, threads=threads,
-                 amass_dir=amass_dir, babel_dir=babel_dir)
+    flags = {**settings, "out": str(out)}
     if config is not None:
         cfg = load_train_config(config, **flags)
     else:
@@ -115,6 +61,56 @@ def train_cmd(
                    f"saved {result.checkpoint}")
     if result.interrupted:
         sys.exit(130)
+
+
+def _train_signature() -> inspect.Signature:
+    """``mclip train``'s options: the few of the command itself, then one per
+    ``TrainConfig`` field, from its declaration (help, default, range, --x/--no-x for a
+    flag), so a setting is declared once. Every setting's CLI default is None (not
+    given): a recipe or a resumed run then keeps its own value."""
+    from dataclasses import fields
+
+    from ..train_config import RESUME_MAY_CHANGE, TrainConfig
+
+    kw = inspect.Parameter.KEYWORD_ONLY
+    may_change = ", ".join("--" + k.replace("_", "-") for k in RESUME_MAY_CHANGE)
+    params = [
+        inspect.Parameter("out", kw, annotation=Path, default=typer.Option(
+            ..., "--out", "-o", help="Run folder: last.pt, log.jsonl, samples/, cache/.")),
+        inspect.Parameter("config", kw, annotation=Optional[Path], default=typer.Option(
+            None, "--config", help="Training settings file (.json or .toml, the settings below "
+                                   "by name); flags given here win.")),
+        inspect.Parameter("recipe", kw, annotation=Optional[str], default=typer.Option(
+            None, "--recipe", help="A shipped training recipe by name (mclip/configs/train/NAME.toml: "
+                                   "the stages of the shipped model); flags given here win.")),
+        inspect.Parameter("resume", kw, annotation=bool, default=typer.Option(
+            False, "--resume", help=f"Continue the run in OUT from its last.pt. {may_change} may "
+                                    f"change; the new schedule applies from the current step.")),
+        inspect.Parameter("as_json", kw, annotation=bool, default=typer.Option(
+            False, "--json", help="Print a JSON summary at the end.")),
+    ]
+    for f in fields(TrainConfig):
+        if f.name == "out":
+            continue
+        meta, flag = f.metadata, "--" + f.name.replace("_", "-")
+        kind = type(f.default) if f.default is not None else int if meta.get("range") else str
+        shown = meta.get("shown") or f.default
+        extra = {}
+        if meta.get("range"):
+            extra = dict(min=meta["range"][0], max=meta["range"][1])
+        decl = f"{flag}/--no-{flag[2:]}" if kind is bool else flag
+        params.append(inspect.Parameter(f.name, kw, annotation=Optional[kind], default=typer.Option(
+            None, decl, help=f"{meta['help']} [default: {shown}]", **extra)))
+    return inspect.Signature(params)
+
+
+def _train_entry(**kwargs) -> None:
+    train_cmd(**kwargs)
+
+
+_train_entry.__signature__ = _train_signature()
+_train_entry.__doc__ = train_cmd.__doc__
+app.command("train")(_train_entry)
 
 
 @app.command("export")
