@@ -47,3 +47,24 @@ def tiny_prior_engine(tiny_prior_checkpoint):
     from mclip import Engine
 
     return Engine(tiny_prior_checkpoint, device="cpu")
+
+
+@pytest.fixture()
+def run(capsys, tiny_checkpoint):
+    """run(*args, weights=True) -> (exit code, stdout, stderr) of mclip.cli.main in-process;
+    ``weights`` adds the tiny checkpoint and --device cpu."""
+    from mclip.cli import main
+
+    def _run(*args, weights=True):
+        argv = [str(a) for a in args]
+        if weights:
+            argv += ["--weights", str(tiny_checkpoint), "--device", "cpu"]
+        try:
+            main(argv)
+            code = 0
+        except SystemExit as e:
+            code = e.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run

@@ -18,26 +18,6 @@ from tiny_model import TEXTS, make_clip
 torch.set_num_threads(1)
 
 
-@pytest.fixture()
-def run(capsys, tiny_checkpoint):
-    """run(*args, weights=True) -> (exit code, stdout, stderr)."""
-    from mclip.cli import main
-
-    def _run(*args, weights=True):
-        argv = [str(a) for a in args]
-        if weights:
-            argv += ["--weights", str(tiny_checkpoint), "--device", "cpu"]
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as e:
-            code = e.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
-
-
 @pytest.fixture(scope="module")
 def motions(tmp_path_factory):
     """walk (90 frames), wave, sit, jump as .npz, and the sit as .npy joints."""

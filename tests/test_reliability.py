@@ -26,26 +26,6 @@ from tiny_model import make_clip
 torch.set_num_threads(1)
 
 
-@pytest.fixture()
-def run(capsys, tiny_checkpoint):
-    """run(*args, weights=True) -> (exit code, stdout, stderr) of mclip.cli.main in-process."""
-    from mclip.cli import main
-
-    def _run(*args, weights=True):
-        argv = [str(a) for a in args]
-        if weights:
-            argv += ["--weights", str(tiny_checkpoint), "--device", "cpu"]
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as e:
-            code = e.code
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
-
-
 def one_error_line(code, out, err, expect: str = "", exit_code: int = 2) -> str:
     """Assert the failure shape every cause shares; returns the line."""
     lines = [ln for ln in err.splitlines() if ln.strip()]
