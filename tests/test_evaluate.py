@@ -150,7 +150,7 @@ def test_travel_and_foot_speed_tell_a_step_from_a_glide():
 
 
 def test_limb_metrics_of_known_poses():
-    from mclip.evaluate import ankle_peak
+    from mclip.eval.physics import ankle_peak
     from mclip.skeleton import JOINT_INDEX, REST_JOINTS
 
     rest = torch.as_tensor(REST_JOINTS, dtype=torch.float64)
@@ -176,13 +176,13 @@ def test_limb_metrics_of_known_poses():
     ("jump_in_place", "jumps"), ("hop", "jumps"), ("punch", "arm actions"),
     ("wave_left", "arm actions"), ("sit_down", None), ("stand", None), ("dance_disco", None)])
 def test_action_families(action, family):
-    from mclip.evaluate import action_family
+    from mclip.eval.physics import action_family
 
     assert action_family(action) == family
 
 
 def test_family_report_shows_a_frozen_leg():
-    from mclip.evaluate import _family_report
+    from mclip.eval.physics import _family_report
 
     fps, T = 30.0, 60
     t = torch.arange(T, dtype=torch.float64) / fps
@@ -202,7 +202,7 @@ def test_family_report_shows_a_frozen_leg():
 
 
 def test_leaves_ground_needs_a_flight_not_a_float():
-    from mclip.evaluate import leaves_ground
+    from mclip.eval.physics import leaves_ground
 
     jump, stand = _toy_joints("jump"), _toy_joints("wave")
     assert leaves_ground(jump).tolist() == [True]
@@ -216,7 +216,7 @@ def test_leaves_ground_needs_a_flight_not_a_float():
     short[:, 20:22, :, 2] += 0.2                   # 2 frames: under the 3-frame minimum
     assert leaves_ground(torch.cat([hop, short, floating + jump - stand])).tolist() == [True, False, True]
     # clearance: the hop lifts the whole body 0.2 m; floating and standing clear nothing
-    from mclip.evaluate import clearance
+    from mclip.eval.physics import clearance
 
     assert clearance(torch.cat([hop, floating, stand])).tolist() == pytest.approx([0.2, 0.0, 0.0], abs=1e-5)
 
@@ -309,7 +309,7 @@ class _FakeEngine:
 
 
 def test_reconstruction_of_a_known_offset_and_turn(eval_data):
-    from mclip.evaluate import EvalConfig, evaluate
+    from mclip.eval import EvalConfig, evaluate
     from mclip.skeleton import JOINT_INDEX, REST_JOINTS
 
     cfg = EvalConfig(sections=("reconstruction",))
@@ -335,7 +335,7 @@ def test_reconstruction_of_a_known_offset_and_turn(eval_data):
 
 
 def test_harness_is_deterministic_and_matches_engine_classify(tiny_engine, eval_data):
-    from mclip.evaluate import EvalConfig, evaluate
+    from mclip.eval import EvalConfig, evaluate
 
     cfg = EvalConfig(sections=("reconstruction", "classification"))
     a = evaluate(tiny_engine, eval_data, n=20, seed=3, config=cfg)
@@ -371,7 +371,7 @@ def test_harness_is_deterministic_and_matches_engine_classify(tiny_engine, eval_
 
 
 def test_babel60_protocol_keeps_only_babel60_actions(tiny_engine, eval_data):
-    from mclip.evaluate import EvalConfig, evaluate
+    from mclip.eval import EvalConfig, evaluate
 
     cfg = EvalConfig(sections=("classification",), labels="babel60")
     cls = evaluate(tiny_engine, eval_data, n=32, config=cfg)["classification"]
@@ -444,7 +444,7 @@ def test_cli_bad_input_is_one_line_exit_2(tiny_checkpoint, eval_data, tmp_path, 
 
 def test_interrupt_keeps_finished_sections(tiny_engine, eval_data, tmp_path):
     """The CLI saves after every section; a Ctrl-C later leaves those on disk."""
-    from mclip.evaluate import EvalConfig, evaluate
+    from mclip.eval import EvalConfig, evaluate
 
     out = tmp_path / "partial.json"
     calls = []
@@ -463,7 +463,7 @@ def test_interrupt_keeps_finished_sections(tiny_engine, eval_data, tmp_path):
 
 
 def test_label_texts_of_plain_and_layered_actions():
-    from mclip.evaluate import _action_label_text
+    from mclip.eval.sections import _action_label_text
 
     info = {"actions": {"walk": {"label": "walk"}, "wave": {"label": "wave hands"}}}
     assert _action_label_text("walk", info) == "walk"
@@ -475,7 +475,11 @@ def test_actions_with_the_same_label_text_are_one_class():
     """wave_left / wave_right share the text "wave": one class, both clips its members."""
     import torch
 
-    from mclip.evaluate import EvalConfig, _Clips, _class_targets
+    from mclip.eval import EvalConfig
+
+    from mclip.eval.clips import _Clips
+
+    from mclip.eval.sections import _class_targets
 
     info = {"actions": {"wave_left": {"label": "wave"}, "wave_right": {"label": "wave"},
                         "walk": {"label": "walk"}}}
@@ -492,7 +496,7 @@ def test_babel_data_uses_babel60_and_val_split(tiny_engine, eval_data, tmp_path)
     """Prepared AMASS+BABEL data (info source "AMASS + BABEL", train/val only, the main
     BABEL-60 class as "action") is scored on the BABEL-60 classes automatically."""
     from mclip.data.dataset import read_manifest, write_dataset
-    from mclip.evaluate import EvalConfig, evaluate
+    from mclip.eval import EvalConfig, evaluate
 
     shard = np.load(eval_data / "shards" / "shard_00000.npz")
     babel_class = {"walk": "walk", "sit": "sit", "jump": "jump", "wave": "greet"}
@@ -544,7 +548,7 @@ class _HashTextEngine(_FakeEngine):
 
 
 def test_text2motion_retrieval_of_a_perfect_and_a_forgetful_model(eval_data):
-    from mclip.evaluate import EvalConfig, evaluate
+    from mclip.eval import EvalConfig, evaluate
 
     cfg = EvalConfig(sections=("text2motion",))
     t2m = evaluate(_HashTextEngine(_LatentCarrier()), eval_data, n=32, config=cfg)["text2motion"]
@@ -559,7 +563,7 @@ def test_text2motion_retrieval_of_a_perfect_and_a_forgetful_model(eval_data):
     assert t2m["leaves_ground"]["generated"] == 0.0
     # the real side is the prompts' own clips (all 32 texts, one clip each): the share
     # whose clip flies, counted here straight from the hand-made clips
-    from mclip.evaluate import leaves_ground
+    from mclip.eval.physics import leaves_ground
 
     flies = [bool(leaves_ground(_toy_joints(a, variant=3 + k)))
              for a, texts in PHRASINGS.items() for k in range(len(texts))]
@@ -600,7 +604,7 @@ def test_pairwise_distance_of_known_offsets():
 
 
 def test_a_sampler_is_scored_beside_the_direct_path(tiny_prior_engine, eval_data, tmp_path, capsys):
-    from mclip.evaluate import EvalConfig, evaluate
+    from mclip.eval import EvalConfig, evaluate
     from mclip.eval.report import results_table
 
     cfg = EvalConfig(sections=("text2motion",), takes=3, takes_prompts=8)
@@ -620,7 +624,7 @@ def test_a_sampler_is_scored_beside_the_direct_path(tiny_prior_engine, eval_data
 def test_same_text_spread_of_known_offsets():
     from types import SimpleNamespace
 
-    from mclip.evaluate import _same_text_spread
+    from mclip.eval.clips import _same_text_spread
     from mclip.representation import to_features
 
     R = torch.eye(3).expand(3, 60, 24, 3, 3)
@@ -656,7 +660,7 @@ def test_fit_temperature_recovers_the_generating_temperature():
 
 
 def test_calibration_rows_use_the_weights_temperature(tiny_engine, eval_data):
-    from mclip.evaluate import EvalConfig, evaluate
+    from mclip.eval import EvalConfig, evaluate
 
     cal = evaluate(tiny_engine, eval_data, n=32, config=EvalConfig(sections=("classification",)))[
         "classification"]["calibration"]

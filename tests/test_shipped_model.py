@@ -13,7 +13,7 @@ import torch
 
 from mclip import Engine
 from mclip.eval import metrics as M
-from mclip.evaluate import ankle_peak, clearance, leaves_ground
+from mclip.eval.physics import ankle_peak, clearance, leaves_ground
 
 
 SHIPPED = Path(__file__).resolve().parents[1] / "weights" / "mclip-default.pt"

@@ -47,7 +47,7 @@ def eval_cmd(
     Interpolation: plausibility along latent paths and how evenly they move.
     """
     from ..eval.report import results_table, write_json
-    from ..evaluate import SECTIONS, EvalConfig, evaluate
+    from ..eval import SECTIONS, EvalConfig, evaluate
 
     sections = SECTIONS if only is None else tuple(s.strip() for s in only.split(",") if s.strip())
     if json_out is not None and json_out.is_dir():

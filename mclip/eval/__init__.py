@@ -1,6 +1,15 @@
-"""Evaluation helpers behind `mclip eval` (the run itself is ``mclip.evaluate``).
+"""`mclip eval`: how good is a checkpoint? (``harness.evaluate``; its docstring lists the
+four sections and how they are measured.)
 
+- ``config``: ``EvalConfig`` and the section names;
+- ``clips``: the held-out clips, read once, and what their texts' real clips do;
+- ``sections``: reconstruction, classification, text-to-motion, interpolation;
+- ``physics``: ground contact, flight, plausibility, per-family limb numbers;
 - ``metrics``: pure metric functions on tensors (MPJPE, geodesic error, top-k,
-  R-precision, interpolation smoothness);
+  R-precision, calibration, interpolation smoothness);
 - ``report``: the Rich table and the atomic JSON file.
 """
+from .config import SECTIONS, EvalConfig
+from .harness import evaluate
+
+__all__ = ["EvalConfig", "evaluate", "SECTIONS"]

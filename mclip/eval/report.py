@@ -1,7 +1,7 @@
 """Presenting evaluation results: a Rich table for people, an atomic JSON file for scripts.
 
 The results are a nested dict of sections (``reconstruction``, ``classification``, ...)
-as built by ``mclip.evaluate.evaluate``. Nothing here computes a metric.
+as built by ``mclip.eval.evaluate``. Nothing here computes a metric.
 """
 from __future__ import annotations
 
