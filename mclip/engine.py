@@ -36,11 +36,9 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, Union
+from typing import Callable, Sequence, Union
 
 import numpy as np
 import torch
@@ -49,15 +47,15 @@ from . import skeleton, windows
 from .errors import MclipError
 from .motion_io import FPS, MOTION_EXTENSIONS, Motion, load_joints, load_motion, resample
 from .representation import canonicalize, from_features, to_features
+from .caches import DiskTexts, LatentCache
+from .resolve import (check_prompts, default_weights_path, is_motion_ref,  # noqa: F401
+                      load_labels, resolve_device, resolve_weights)
+from .results import (CLIP_TEMPERATURE, Classification, LabelScore, SearchResult,  # noqa: F401
+                      WindowScores, classify_temperature, label_set_key)
 
 MotionLike = Union[Motion, str, os.PathLike]
 """A Motion, or the path of a .npz / .bvh motion or .npy joints file."""
 
-WEIGHTS_ENV = "MCLIP_WEIGHTS"
-DEFAULT_WEIGHTS_NAME = "mclip-default.pt"
-CLIP_TEMPERATURE = 100.0
-"""Logit scale of classification: softmax(100 * cosine), CLIP's learned value
-(exp(4.6052) = 100), which the paper's classifier follows (its section 4.4 cites CLIP)."""
 DECODE_BATCH = 64
 EXTEND_MODES = ("loop", "extrapolate")
 SAMPLERS = ("auto", "prior", "direct")
@@ -65,70 +63,6 @@ SAMPLERS = ("auto", "prior", "direct")
 the prompt's own direction (paper 4.2), "auto" the sampler when the checkpoint has one."""
 LOOP_OVERLAP = 10
 """Frames of cross-fade between repeats when a generated motion is longer than a clip."""
-
-
-# ------------------------------------------------------------------ set-up helpers
-
-
-def default_weights_path() -> Path:
-    """Where the default checkpoint is looked for: ``$MCLIP_WEIGHTS``, else
-    ``weights/mclip-default.pt`` in the repository (an editable install, beside the
-    package), else ``<prefix>/share/mclip/weights/`` (where ``pip install .`` puts it)."""
-    env = os.environ.get(WEIGHTS_ENV)
-    if env:
-        return Path(env).expanduser()
-    repo = Path(__file__).resolve().parent.parent / "weights" / DEFAULT_WEIGHTS_NAME
-    installed = Path(sys.prefix) / "share" / "mclip" / "weights" / DEFAULT_WEIGHTS_NAME
-    return installed if installed.exists() and not repo.exists() else repo
-
-
-def resolve_weights(weights: str | os.PathLike | None) -> Path:
-    """The checkpoint to load; MclipError with what to do when there is none."""
-    if weights is not None:
-        p = Path(weights).expanduser()
-        if not p.exists():
-            raise MclipError(f"{p}: no such checkpoint file")
-        return p
-    p = default_weights_path()
-    if not p.exists():
-        raise MclipError(
-            f"{p}: default model not found; pass --weights PATH (a checkpoint from "
-            f"`mclip train`) or set {WEIGHTS_ENV}")
-    return p
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` -> CUDA when present, else CPU. A device that is not there -> MclipError."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise MclipError(f"--device {device}: not a torch device (try cpu or cuda)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise MclipError(f"--device {device}: CUDA is not available on this machine")
-    if dev.type not in ("cpu", "cuda", "mps"):
-        raise MclipError(f"--device {device}: unsupported device type '{dev.type}'")
-    return dev
-
-
-def is_motion_ref(arg: str | os.PathLike) -> bool:
-    """The CLI's rule for "file or text": an existing path, or a name ending in a
-    motion extension (so a typo gives "no such file", not a motion of the words)."""
-    s = str(arg)
-    return Path(s).suffix.lower() in MOTION_EXTENSIONS or (len(s) < 4096 and Path(s).is_file())
-
-
-def check_prompts(prompts: Iterable[str], what: str = "prompt") -> list[str]:
-    """Stripped prompts; an empty one is a user error naming its position."""
-    out = []
-    for i, p in enumerate(prompts, 1):
-        if not isinstance(p, str) or not p.strip():
-            raise MclipError(f"{what} {i}: empty text (give some words, e.g. \"walk forward\")")
-        out.append(p.strip())
-    if not out:
-        raise MclipError(f"{what}: no text given")
-    return out
 
 
 # ------------------------------------------------------------------ pure latent maths
@@ -175,121 +109,20 @@ def ground_offset(joints: torch.Tensor) -> torch.Tensor:
 # ------------------------------------------------------------------ results
 
 
-@dataclass
-class LabelScore:
-    label: str
-    probability: float
-    cosine: float
 
 
-@dataclass
-class WindowScores:
-    start_s: float
-    end_s: float
-    top: list[LabelScore]
 
 
-def default_cache_dir() -> Path:
-    """Where mclip keeps what it computed once (text embeddings, search latents):
-    ``$MCLIP_CACHE``, else ``~/.cache/mclip``."""
-    return Path(os.environ.get("MCLIP_CACHE") or Path.home() / ".cache" / "mclip")
 
 
-class _DiskTexts:
-    """The engine's text embeddings on disk (``backbones.TextEmbeddingCache`` under
-    ``default_cache_dir()/text``), read before the text encoder is loaded: a prompt or
-    label set embedded once (babel60, a batch's prompts) never loads the encoder again.
-    Stands in for the backbone (identity, dim, encode_text loading it on first use)."""
-
-    def __init__(self, engine: "Engine", identity: str, dim: int):
-        self.engine, self.identity, self.dim = engine, identity, dim
-        self.cache = None
-
-    @classmethod
-    def open(cls, engine: "Engine") -> "_DiskTexts | None":
-        from .backbones import backbone_identity
-
-        if engine._backbone is not None:
-            identity = engine._backbone.identity
-        else:
-            try:
-                identity = backbone_identity(engine.config.backbone)
-            except MclipError:
-                identity = None        # the backbone is not installed: it fails when used
-        if not identity:
-            return None
-        return cls(engine, identity, int(engine.config.latent_dim))
-
-    def encode_text(self, texts):
-        return self.engine.backbone.encode_text(texts)
-
-    def get(self, texts: list[str]):
-        from .backbones import TextEmbeddingCache
-
-        try:
-            if self.cache is None:     # read on first use: motion-only commands never do
-                self.cache = TextEmbeddingCache(default_cache_dir() / "text", self)
-            return self.cache.get(texts)
-        except MclipError:             # a cache that cannot be written only costs time
-            self.engine._disk_texts = None
-            return self.engine.backbone.encode_text(texts)
 
 
-def classify_temperature(meta: dict, path) -> dict[str, float]:
-    """The softmax temperatures of zero-shot classification a checkpoint carries, by label
-    set: ``{"babel60": T, ..., "other": T}`` ("other": any other label list). They are
-    fitted on held-out clips (``mclip eval --split val``'s calibration rows) and stored by
-    ``mclip export --classify-temperature``; a plain number is "other"; CLIP's 100 when
-    the checkpoint has none. A label set's best temperature depends on how many labels
-    it has and how close they are, so one number cannot serve all."""
-    t = (meta.get("extra") or {}).get("classify_temperature", CLIP_TEMPERATURE)
-    temps = dict(t) if isinstance(t, dict) else {"other": t}
-    temps.setdefault("other", CLIP_TEMPERATURE)
-    for k, v in temps.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (1.0 <= float(v) <= 1000.0):
-            raise MclipError(f"{path}: classify_temperature {k} must be a number in 1..1000, got {v!r}")
-    return {str(k): float(v) for k, v in temps.items()}
 
 
-def label_set_key(labels) -> str:
-    """Which of a checkpoint's classify temperatures a ``labels`` argument uses."""
-    from .label_sets import BUILTIN_SETS
-
-    return labels.lower() if isinstance(labels, str) and labels.lower() in BUILTIN_SETS else "other"
 
 
-@dataclass
-class Classification:
-    """``top``: the k best labels of the whole motion (its mean latent), probability and
-    cosine in the same order; ``windows``: per 2 s window, when asked for."""
-
-    top: list[LabelScore]
-    windows: list[WindowScores] = field(default_factory=list)
-    temperature: float = CLIP_TEMPERATURE
-
-    def to_dict(self) -> dict:
-        def row(s: LabelScore) -> dict:
-            return {"label": s.label, "probability": s.probability, "cosine": s.cosine}
-        out = {"temperature": self.temperature, "top": [row(s) for s in self.top]}
-        if self.windows:
-            out["windows"] = [{"start_s": w.start_s, "end_s": w.end_s,
-                               "top": [row(s) for s in w.top]} for w in self.windows]
-        return out
 
 
-@dataclass
-class SearchResult:
-    """``hits``: (path, cosine) best first; ``skipped``: (path, why) unreadable files."""
-
-    hits: list[tuple[str, float]]
-    skipped: list[tuple[str, str]]
-    encoded: int            # files encoded this time
-    cached: int             # files whose latent came from the cache
-
-    def to_dict(self) -> dict:
-        return {"hits": [{"path": p, "score": s} for p, s in self.hits],
-                "skipped": [{"path": p, "error": e} for p, e in self.skipped],
-                "encoded": self.encoded, "cached": self.cached}
 
 
 # ------------------------------------------------------------------ the engine
@@ -322,7 +155,7 @@ class Engine:
         self.frames = int(self.config.num_frames)
         self._rest0_xy = torch.as_tensor(skeleton.REST_JOINTS[0, :2], dtype=torch.float32)
         self._text_cache: dict[str, torch.Tensor] = {}
-        self._disk_texts = _DiskTexts.open(self)      # None: no on-disk text cache here
+        self._disk_texts = DiskTexts.open(self)      # None: no on-disk text cache here
         self._checkpoint_id: str | None = None
 
     def _check_backbone(self, backbone) -> None:
@@ -755,56 +588,8 @@ def _pingpong(n: int, length: int) -> torch.Tensor:
     return torch.tensor([cycle[i % len(cycle)] for i in range(length)], dtype=torch.long)
 
 
-def load_labels(spec: str) -> list[str]:
-    """Class names from a label-set name ("babel60", "babel120"), a text file (one label
-    per line) or a comma-separated list ("walk,run,jump"): ``label_sets.load_label_set``."""
-    from .label_sets import load_label_set
-
-    return check_prompts(load_label_set(spec), "label")
 
 
-class LatentCache:
-    """Motion latents on disk for ``search``: one .npz per checkpoint, keyed by file.
-
-    Key = "absolute path|mtime_ns|size": an edited or replaced file gets a new key.
-    """
-
-    def __init__(self, cache_dir: str | os.PathLike | None, checkpoint_id: str):
-        root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        self.path = root / f"search-latents-{checkpoint_id[:16]}.npz"
-        self.items: dict[str, np.ndarray] = {}
-        self.dirty = False
-        if self.path.is_file():
-            try:
-                with np.load(self.path, allow_pickle=False) as f:
-                    self.items = dict(zip(f["keys"].tolist(), f["latents"]))
-            except Exception:  # a damaged cache is just rebuilt
-                self.items = {}
-
-    @staticmethod
-    def key(path: Path) -> str:
-        st = path.stat()
-        return f"{path.resolve()}|{st.st_mtime_ns}|{st.st_size}"
-
-    def get(self, key: str) -> np.ndarray | None:
-        return self.items.get(key)
-
-    def put(self, key: str, z: np.ndarray) -> None:
-        self.items[key] = np.asarray(z, dtype=np.float32)
-        self.dirty = True
-
-    def save(self) -> None:
-        if not self.dirty or not self.items:
-            return
-        from .atomic import atomic_path
-
-        keys = list(self.items)
-        try:
-            with atomic_path(self.path, parents=True) as tmp:
-                np.savez(tmp, keys=np.array(keys), latents=np.stack([self.items[k] for k in keys]))
-        except (MclipError, OSError):
-            pass  # a cache that cannot be written only costs time next run
-        self.dirty = False
 
 
 __all__ = [

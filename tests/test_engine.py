@@ -59,23 +59,23 @@ def test_default_weights_found_in_a_repository_or_an_installed_prefix(monkeypatc
     data files under <prefix>/share/mclip/weights/. $MCLIP_WEIGHTS wins over both."""
     import sys
 
-    import mclip.engine as engine
+    import mclip.resolve as resolve
 
     monkeypatch.delenv("MCLIP_WEIGHTS", raising=False)
     pkg = tmp_path / "site" / "mclip"
-    monkeypatch.setattr(engine, "__file__", str(pkg / "engine.py"))
+    monkeypatch.setattr(resolve, "__file__", str(pkg / "resolve.py"))
     monkeypatch.setattr(sys, "prefix", str(tmp_path / "prefix"))
     repo = tmp_path / "site" / "weights" / "mclip-default.pt"
     installed = tmp_path / "prefix" / "share" / "mclip" / "weights" / "mclip-default.pt"
-    assert engine.default_weights_path() == repo            # nothing anywhere: the repo path
+    assert resolve.default_weights_path() == repo            # nothing anywhere: the repo path
     installed.parent.mkdir(parents=True)
     installed.write_bytes(b"x")
-    assert engine.default_weights_path() == installed
+    assert resolve.default_weights_path() == installed
     repo.parent.mkdir(parents=True)
     repo.write_bytes(b"x")
-    assert engine.default_weights_path() == repo
+    assert resolve.default_weights_path() == repo
     monkeypatch.setenv("MCLIP_WEIGHTS", str(tmp_path / "mine.pt"))
-    assert engine.default_weights_path() == tmp_path / "mine.pt"
+    assert resolve.default_weights_path() == tmp_path / "mine.pt"
 
 
 def test_corrupt_checkpoint(tmp_path):
