@@ -108,6 +108,19 @@ def _resolve_data(cfg: TrainConfig, d: Dist) -> Path:
     return root
 
 
+def open_splits(cfg: TrainConfig, d: Dist):
+    """(data folder, its train split, its val split or None) as ``ClipDataset``s."""
+    from .data.dataset import ClipDataset
+
+    data_root = _resolve_data(cfg, d)
+    train_ds = ClipDataset(data_root, "train")
+    try:
+        val_ds = ClipDataset(data_root, "val")
+    except MclipError:
+        val_ds = None
+    return data_root, train_ds, val_ds
+
+
 def _prepare_amass(cfg: TrainConfig, d: Dist) -> Path:
     if not (cfg.amass_dir and cfg.babel_dir):
         raise MclipError("--data amass: also give --amass-dir (AMASS .npz takes) and "
@@ -442,7 +455,6 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
     from .progress import Bars
 
     from .checkpoint import checkpoint_config, checkpoint_weights, read_checkpoint, save_checkpoint
-    from .data.dataset import ClipDataset
     from .upgrade import can_upgrade, upgrade
 
     out = Path(cfg.out)
@@ -458,12 +470,7 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
     mcfg = (checkpoint_config(state, last) if state is not None
             else load_model_config(cfg.model))
     # Data first: a wrong folder should fail before the backbone takes seconds to load.
-    data_root = _resolve_data(cfg, d)
-    train_ds = ClipDataset(data_root, "train")
-    try:
-        val_ds = ClipDataset(data_root, "val")
-    except MclipError:
-        val_ds = None
+    data_root, train_ds, val_ds = open_splits(cfg, d)
     if backbone is None:
         backbone = _load_backbone(cfg.backbone or mcfg.backbone, device)
     if state is None and cfg.backbone:

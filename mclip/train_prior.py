@@ -62,7 +62,6 @@ def train_prior(cfg, state: dict | None = None, backbone=None, max_steps_this_ca
     from .checkpoint import (atomic_torch_save, checkpoint_config,
                              checkpoint_prior, checkpoint_weights, load_weights_into,
                              read_checkpoint, save_checkpoint)
-    from .data.dataset import ClipDataset
     from .model import MotionCLIP
     from . import train as T
 
@@ -93,12 +92,7 @@ def train_prior(cfg, state: dict | None = None, backbone=None, max_steps_this_ca
     pcfg.latent_dim = mcfg.latent_dim
     pcfg = type(pcfg).from_dict(pcfg.to_dict())
 
-    data_root = T._resolve_data(cfg, d)
-    train_ds = ClipDataset(data_root, "train")
-    try:
-        val_ds = ClipDataset(data_root, "val")
-    except MclipError:
-        val_ds = None
+    data_root, train_ds, val_ds = T.open_splits(cfg, d)
     if backbone is None:
         backbone = T._load_backbone(cfg.backbone or mcfg.backbone, device)
     if backbone.dim != mcfg.latent_dim:
