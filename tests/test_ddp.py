@@ -64,6 +64,7 @@ def settings(tmp_path, out, batch):
                 seed=5)
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_match_one_process(tmp_path):
     script = tmp_path / "ddp_train.py"
     script.write_text(SCRIPT)

@@ -82,6 +82,7 @@ def test_walks_are_a_fair_probe(walks):
     assert (speed > 0.8).all(), speed          # every clip really steps (m/s)
 
 
+@pytest.mark.slow
 def test_shipped_form_keeps_a_walks_steps(walks):
     cfg = small()
     assert (cfg.z_pathway, cfg.readout, cfg.standardize) == ("frames", "frames", True)
@@ -89,6 +90,7 @@ def test_shipped_form_keeps_a_walks_steps(walks):
     assert got["foot_ratio"] >= 0.8 and got["ankle_r2"] >= 0.8, got
 
 
+@pytest.mark.slow
 def test_papers_form_freezes_the_legs_at_the_same_budget(walks):
     got = overfit(small("paper", latent_dim=384, backbone="minilm"), walks)
     assert got["foot_ratio"] < 0.8 and got["ankle_r2"] < 0.5, got
@@ -103,6 +105,7 @@ class _NoText:
         raise AssertionError("reconstruct needs no text")
 
 
+@pytest.mark.slow
 def test_engine_reconstruct_keeps_the_steps_of_a_longer_walk(tmp_path):
     """The user's path: a 3 s walk file through ``Engine.reconstruct`` (2 s windows 1 s
     apart, decoded and cross-faded) still steps, as fast as the input."""

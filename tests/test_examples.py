@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import imageio.v3 as iio
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -18,6 +19,7 @@ def _prompts() -> list[str]:
     return [l.strip() for l in lines if l.strip() and not l.strip().startswith("#")]
 
 
+@pytest.mark.slow
 def test_batch_script_end_to_end(tmp_path, tiny_checkpoint):
     # `mclip` as the user's shell finds it, bound to this interpreter
     bin_dir = tmp_path / "bin"

@@ -119,6 +119,7 @@ def test_tiny_model_overfits_a_batch(norm_first):
     assert losses[-1] < losses[0] / 10, (losses[0], losses[-1])
 
 
+@pytest.mark.slow
 def test_pre_ln_decoder_reproduces_a_jump_in_time():
     """The decoder's only clock is its positional queries. Fit one clip whose pelvis rises
     35 cm for half a second (a jump) from a fixed z: the result must follow the bump, not

@@ -206,6 +206,7 @@ def test_a_full_disk_is_one_line_and_no_temp_file(clips, tmp_path):
 # ------------------------------------------------------------ 4. SIGTERM
 
 
+@pytest.mark.slow
 def test_sigterm_in_a_batch_keeps_finished_items_then_resume_finishes(tiny_checkpoint, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
