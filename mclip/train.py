@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import signal
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -39,51 +37,10 @@ from .losses import LossWeights, motionclip_loss
 from .model import MotionCLIP, load_model_config
 
 
+from .distributed import (Dist, StopFlag, barrier, dist_from_env, pick_device,  # noqa: F401
+                          stop_requested, threading_main)
 from .train_config import (RECIPE_DIR, RESUME_MAY_CHANGE, SETTING_RANGES, TrainConfig,  # noqa: F401
                            load_train_config, read_settings_file, recipe_path, resumed_config)
-
-
-# ------------------------------------------------------------------ process set-up
-
-
-@dataclass
-class Dist:
-    """Where this process sits in a (possibly single-process) run."""
-
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world > 1
-
-
-def dist_from_env() -> Dist:
-    """torchrun sets RANK / WORLD_SIZE / LOCAL_RANK; without them this is one process."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return Dist()
-    return Dist(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
-
-
-def pick_device(name: str, d: Dist) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise MclipError("--device: cuda requested but no CUDA device is available")
-        return torch.device("cuda", d.local_rank)
-    return torch.device(name)
-
-
-def _barrier(d: Dist) -> None:
-    if d.enabled:
-        torch.distributed.barrier()
 
 
 # ------------------------------------------------------------------ data
@@ -104,7 +61,7 @@ def _resolve_data(cfg: TrainConfig, d: Dist) -> Path:
             raise MclipError("--data synth: the procedural corpus (mclip.data.synth) is not "
                              "available in this install; pass a dataset folder") from None
         synth.write_corpus(root, n=cfg.synth_clips, seed=cfg.seed)
-    _barrier(d)
+    barrier(d)
     return root
 
 
@@ -130,7 +87,7 @@ def _prepare_amass(cfg: TrainConfig, d: Dist) -> Path:
         from .data.babel import prepare_babel
 
         prepare_babel(cfg.amass_dir, cfg.babel_dir, root)
-    _barrier(d)
+    barrier(d)
     return root
 
 
@@ -202,7 +159,7 @@ def _cached(path: Path, make, d: Dist):
 
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_torch_save(make(), path)
-    _barrier(d)
+    barrier(d)
     return torch.load(path, weights_only=True)
 
 
@@ -290,48 +247,6 @@ class TrainResult:
     last_losses: dict = field(default_factory=dict)
     val_loss: float | None = None
     clips_per_s: float = 0.0
-
-
-class _StopFlag:
-    """Ctrl-C (SIGINT) or SIGTERM (a job scheduler) sets a flag; the loop finishes its
-    step, saves and stops, so no half-updated state is ever written."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self):
-        self.stop = False
-        self._old: dict = {}
-
-    def __enter__(self):
-        if threading_main():
-            self._old = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
-        return self
-
-    def _handle(self, signum, frame):
-        if self.stop:  # a second Ctrl-C: stop now (the last checkpoint stays)
-            raise KeyboardInterrupt
-        self.stop = True
-
-    def __exit__(self, *exc):
-        for s, old in self._old.items():
-            signal.signal(s, old)
-
-
-def stop_requested(flag: _StopFlag, d: Dist, device) -> bool:
-    """Whether any process got Ctrl-C: all ranks must stop at the same step, or the
-    next collective (gradient all-reduce, checkpoint gather) would hang."""
-    if not d.enabled:
-        return flag.stop
-    t = torch.tensor([1.0 if flag.stop else 0.0], device=device)
-    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-    flag.stop = bool(t.item())
-    return flag.stop
-
-
-def threading_main() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
 
 
 def _validate(model: MotionCLIP, feats: torch.Tensor, texts: list[str] | None, table: TextTable | None,
@@ -497,7 +412,7 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
         texts = list(dict.fromkeys(texts))
         if d.main:                      # rank 0 fills the on-disk cache, the others read it
             embed_texts(backbone, texts, cache / "text")
-        _barrier(d)
+        barrier(d)
         table = TextTable(texts, embed_texts(backbone, texts, cache / "text"))
     image_emb = None
     if cfg.image_loss and getattr(backbone, "has_image", False):
@@ -576,7 +491,7 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
         if d.main:
             save_checkpoint(path, model, mcfg, train_cfg_dict, optimizer, step,
                             {"rng": rngs, "metrics": metrics or {}, "data": str(data_root)})
-        _barrier(d)
+        barrier(d)
 
     log_file = None
     if d.main:
@@ -599,7 +514,7 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
     t0, clips_done = time.perf_counter(), 0
     val_loss = None
     try:
-        with _StopFlag() as flag, progress:
+        with StopFlag() as flag, progress:
             show = progress.task("train", total, completed=step)
             while step < stop_at and not stop_requested(flag, d, device):
                 epoch, idx = next(batches)

@@ -157,7 +157,7 @@ def train_prior(cfg, state: dict | None = None, backbone=None, max_steps_this_ca
     batches = T.batches_from(step, n, cfg.batch_size, cfg.seed, d)
     t0, clips_done, val_loss = time.perf_counter(), 0, None
     prior.train()
-    with open(out / "log.jsonl", "a", encoding="utf-8") as log_file, T._StopFlag() as flag, progress:
+    with open(out / "log.jsonl", "a", encoding="utf-8") as log_file, T.StopFlag() as flag, progress:
         show = progress.task("prior", total, completed=step)
         while step < stop_at and not flag.stop:
             epoch, idx = next(batches)
