@@ -88,18 +88,20 @@ def atomic_path(path: str | os.PathLike, parents: bool = False) -> Iterator[Path
 
 @contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", parents: bool = False,
-                 **open_kwargs) -> Iterator[IO]:
-    """Like ``open(path, mode)`` but the file only appears, complete, when the block ends."""
+                 fsync: bool = False, **open_kwargs) -> Iterator[IO]:
+    """Like ``open(path, mode)`` but the file only appears, complete, when the block ends.
+    ``fsync``: on disk before the rename too (checkpoints: a power cut keeps the old one)."""
     with atomic_path(path, parents) as tmp:
         with open(tmp, mode, **open_kwargs) as f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, parents: bool = False) -> Path:
-    """Write ``data`` to ``path`` atomically (flushed to disk before the rename)."""
-    with atomic_write(path, "wb", parents) as f:
+    """Write ``data`` to ``path`` atomically, flushed to disk before the rename."""
+    with atomic_write(path, "wb", parents, fsync=True) as f:
         f.write(data)
     return Path(path)
 
