@@ -27,38 +27,42 @@ class DiskTexts:
     label set embedded once (babel60, a batch's prompts) never loads the encoder again.
     Stands in for the backbone (identity, dim, encode_text loading it on first use)."""
 
-    def __init__(self, engine: "Engine", identity: str, dim: int):
-        self.engine, self.identity, self.dim = engine, identity, dim
+    def __init__(self, engine: "Engine"):
+        self.engine = engine
+        self.dim = int(engine.config.latent_dim)
+        self.identity: str | None = None
         self.cache = None
-
-    @classmethod
-    def open(cls, engine: "Engine") -> "DiskTexts | None":
-        from .backbones import backbone_identity
-
-        if engine._backbone is not None:
-            identity = engine._backbone.identity
-        else:
-            try:
-                identity = backbone_identity(engine.config.backbone)
-            except MclipError:
-                identity = None        # the backbone is not installed: it fails when used
-        if not identity:
-            return None
-        return cls(engine, identity, int(engine.config.latent_dim))
+        self.off = False          # no identity before loading (CLIP), or an unwritable cache
 
     def encode_text(self, texts):
         return self.engine.backbone.encode_text(texts)
 
-    def get(self, texts: list[str]):
-        from .backbones import TextEmbeddingCache
+    def _open(self) -> None:
+        """The cache file, found on first use (motion-only commands never look)."""
+        from .backbones import TextEmbeddingCache, backbone_identity
 
-        try:
-            if self.cache is None:     # read on first use: motion-only commands never do
-                self.cache = TextEmbeddingCache(default_cache_dir() / "text", self)
-            return self.cache.get(texts)
-        except MclipError:             # a cache that cannot be written only costs time
-            self.engine._disk_texts = None
-            return self.engine.backbone.encode_text(texts)
+        if self.engine._backbone is not None:
+            self.identity = self.engine._backbone.identity
+        else:
+            try:
+                self.identity = backbone_identity(self.engine.config.backbone)
+            except MclipError:
+                self.identity = None   # the backbone is not installed: it fails when used
+        if self.identity:
+            self.cache = TextEmbeddingCache(default_cache_dir() / "text", self)
+        else:
+            self.off = True
+
+    def get(self, texts: list[str]):
+        """(N, D) raw backbone embeddings: from disk, else encoded (and then kept)."""
+        if self.cache is None and not self.off:
+            self._open()
+        if not self.off:
+            try:
+                return self.cache.get(texts)
+            except MclipError:         # a cache that cannot be written only costs time
+                self.off = True
+        return self.encode_text(texts)
 
 
 class LatentCache:

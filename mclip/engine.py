@@ -155,7 +155,7 @@ class Engine:
         self.frames = int(self.config.num_frames)
         self._rest0_xy = torch.as_tensor(skeleton.REST_JOINTS[0, :2], dtype=torch.float32)
         self._text_cache: dict[str, torch.Tensor] = {}
-        self._disk_texts = DiskTexts.open(self)      # None: no on-disk text cache here
+        self._disk_texts = DiskTexts(self)           # texts embedded before, read from disk
         self._checkpoint_id: str | None = None
 
     def _check_backbone(self, backbone) -> None:
@@ -198,8 +198,7 @@ class Engine:
         todo = sorted({t for t in texts if t not in self._text_cache})
         if todo:
             with torch.no_grad():
-                raw = (self._disk_texts.get(todo) if self._disk_texts is not None
-                       else self.backbone.encode_text(todo))
+                raw = self._disk_texts.get(todo)
                 emb = self.model.text_latent(torch.as_tensor(raw).float().to(self.device))
             for t, e in zip(todo, emb):
                 self._text_cache[t] = e
