@@ -101,6 +101,12 @@ def _write_gif(layout: _Layout, path: Path, fps: float, progress: ProgressFn | N
                    loop=0, optimize=False, disposal=1)
 
 
+def _ffmpeg_failed(path: Path, stderr: bytes, otherwise: str) -> MclipError:
+    """One line for a failed ffmpeg: its last error line, else ``otherwise``."""
+    text = stderr.decode(errors="replace").strip()
+    return MclipError(f"{path}: ffmpeg failed ({text.splitlines()[-1] if text else otherwise})")
+
+
 def _write_mp4(layout: _Layout, path: Path, fps: float, progress: ProgressFn | None) -> None:
     """H.264 mp4 through the ffmpeg binary imageio-ffmpeg ships, frames piped as raw RGB.
 
@@ -130,19 +136,17 @@ def _write_mp4(layout: _Layout, path: Path, fps: float, progress: ProgressFn | N
                 if frame.shape[:2] != (h, w):
                     frame = np.pad(frame, ((0, h - frame.shape[0]), (0, w - frame.shape[1]), (0, 0)),
                                    mode="edge")
-                proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+                proc.stdin.write(frame.tobytes())
                 if progress:
                     progress(t + 1, layout.frames)
             proc.stdin.close()
-            err = proc.stderr.read().decode(errors="replace").strip()
+            err = proc.stderr.read()            # before waiting: a full pipe would block ffmpeg
             if proc.wait() != 0:
-                last = err.splitlines()[-1] if err else f"exit code {proc.returncode}"
-                raise MclipError(f"{path}: ffmpeg failed ({last})")
+                raise _ffmpeg_failed(path, err, f"exit code {proc.returncode}")
         except BrokenPipeError:
+            err = proc.stderr.read()
             proc.wait()
-            err = proc.stderr.read().decode(errors="replace").strip()
-            last = err.splitlines()[-1] if err else "it stopped reading frames"
-            raise MclipError(f"{path}: ffmpeg failed ({last})") from None
+            raise _ffmpeg_failed(path, err, "it stopped reading frames") from None
         finally:
             if proc.poll() is None:     # interrupted: stop it, and wait until it is gone
                 proc.kill()
