@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from . import bvh, skeleton
-from .atomic import atomic_path, atomic_write  # noqa: F401  (re-exported for callers)
+from .atomic import atomic_path, atomic_write
 from .errors import MclipError
 from .formats import MOTION_EXTS, RENDER_EXTS
 from .rotations import (
@@ -211,11 +211,11 @@ def _bounded(name: str, what: str, arr: np.ndarray, limit: float, unit: str) -> 
 
 def _check_skeleton(name: str, joints: np.ndarray) -> None:
     """(T, 24, 3) joints must have bones: all-zero or collapsed joints fit no rotations."""
-    lengths = np.linalg.norm(joints[:, [c for _, c in skeleton.BONES]]
-                             - joints[:, [p for p, _ in skeleton.BONES]], axis=-1)
+    parents, children = (list(side) for side in zip(*skeleton.BONES))
+    lengths = np.linalg.norm(joints[:, children] - joints[:, parents], axis=-1)
     short = np.median(lengths, axis=0) < MIN_BONE_M
     if short.any():
-        child = [c for _, c in skeleton.BONES][int(np.argmax(short))]
+        child = children[int(np.argmax(short))]
         raise MclipError(f"{name}: degenerate skeleton ({int(short.sum())} of {len(short)} bones "
                          f"have zero length, e.g. the one to {skeleton.JOINT_NAMES[child]})")
 

@@ -8,6 +8,7 @@ from .errors import MclipError
 
 
 CLIP_TEMPERATURE = 100.0
+TEMPERATURE_RANGE = (1.0, 1000.0)   # a classify temperature outside this is a mistake
 """Logit scale of classification without a calibrated one: softmax(100 * cosine), CLIP's
 learned value (exp(4.6052) = 100), which the paper's classifier follows (its 4.4 cites CLIP)."""
 
@@ -37,8 +38,10 @@ def classify_temperature(meta: dict, path) -> dict[str, float]:
     temps = dict(t) if isinstance(t, dict) else {"other": t}
     temps.setdefault("other", CLIP_TEMPERATURE)
     for k, v in temps.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (1.0 <= float(v) <= 1000.0):
-            raise MclipError(f"{path}: classify_temperature {k} must be a number in 1..1000, got {v!r}")
+        low, high = TEMPERATURE_RANGE
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (low <= float(v) <= high):
+            raise MclipError(f"{path}: classify_temperature {k} must be a number in {low:g}..{high:g}, "
+                             f"got {v!r}")
     return {str(k): float(v) for k, v in temps.items()}
 
 

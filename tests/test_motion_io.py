@@ -15,10 +15,9 @@ from scipy.spatial.transform import Rotation, Slerp
 
 from mclip import skeleton
 from mclip.errors import MclipError
+from mclip.atomic import atomic_path, atomic_write
 from mclip.motion_io import (
     Motion,
-    atomic_path,
-    atomic_write,
     load_joints,
     load_motion,
     motion_from_rotmats,

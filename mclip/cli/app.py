@@ -3,6 +3,7 @@ output, loading the engine, progress bars, the checks made before a model loads,
 SIGTERM handling. Nothing heavy is imported here (``mclip --help`` stays fast)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -63,13 +64,12 @@ def echo_json(obj) -> None:
     typer.echo(text)
 
 
-
 WEIGHTS_HELP = ("Model checkpoint (.pt). Default: $MCLIP_WEIGHTS, else the shipped "
-                 "weights/mclip-default.pt.")
+                "weights/mclip-default.pt.")
 DEVICE_HELP = "cpu or cuda (default: cuda when present)."
 OUT_HELP = ("Output: .mp4/.gif/.png (render, plus .npz SMPL motion and .npy joints beside "
-             "it), .npz/.npy/.bvh (just that file), or a folder/ (one file set per result "
-             "and index.json).")
+            "it), .npz/.npy/.bvh (just that file), or a folder/ (one file set per result "
+            "and index.json).")
 
 
 def load_engine(weights: Optional[Path], device: Optional[str]):
@@ -83,23 +83,18 @@ def load_engine(weights: Optional[Path], device: Optional[str]):
     return LOADED["engine"]
 
 
+@contextmanager
 def progress(total: Optional[int], description: str, enabled: bool = True):
     """``progress.progress_bar`` whose every update is also a SIGTERM safe point. Yields
     ``update(done, total=None)``."""
-    from contextlib import contextmanager
-
     from ..progress import progress_bar
 
-    @contextmanager
-    def bar():
-        with progress_bar(description, total, enabled=enabled) as shown:
-            def update(done, tot=None):
-                stop_if_terminated()
-                shown(done, tot)
+    with progress_bar(description, total, enabled=enabled) as shown:
+        def update(done, tot=None):
+            stop_if_terminated()
+            shown(done, tot)
 
-            yield update
-
-    return bar()
+        yield update
 
 
 def check_motion_args(*items) -> None:

@@ -67,8 +67,10 @@ def convert_cmd(
     """
     from ..motion_io import convert
 
-    if bvh_units not in ("cm", "m"):
-        raise MclipError(f"--bvh-units {bvh_units}: cm or m")
+    from ..bvh import BVH_UNITS
+
+    if bvh_units not in BVH_UNITS:
+        raise MclipError(f"--bvh-units {bvh_units}: {' or '.join(BVH_UNITS)}")
     summary = convert(src, out, bvh_units)
     if as_json:
         echo_json(summary)

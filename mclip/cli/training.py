@@ -161,11 +161,14 @@ def export_cmd(
 
 
 def _parse_temperatures(spec: str) -> dict:
-    """'babel60=13.7,other=30' or '30' -> {"babel60": 13.7, "other": 30.0}, each in 1..1000."""
+    """'babel60=13.7,other=30' or '30' -> {"babel60": 13.7, "other": 30.0}, each in
+    ``results.TEMPERATURE_RANGE``."""
     import math
 
     from ..label_sets import BUILTIN_SETS
+    from ..results import TEMPERATURE_RANGE
 
+    low, high = TEMPERATURE_RANGE
     out = {}
     for part in spec.split(","):
         name, _, value = part.strip().rpartition("=")
@@ -174,8 +177,8 @@ def _parse_temperatures(spec: str) -> dict:
             t = float(value)
         except ValueError:
             t = float("nan")
-        if name not in (*BUILTIN_SETS, "other") or not (math.isfinite(t) and 1.0 <= t <= 1000.0):
+        if name not in (*BUILTIN_SETS, "other") or not (math.isfinite(t) and low <= t <= high):
             raise MclipError(f"--classify-temperature {spec}: give NAME=T pairs, NAME one of "
-                             f"{', '.join((*BUILTIN_SETS, 'other'))}, T in 1..1000")
+                             f"{', '.join((*BUILTIN_SETS, 'other'))}, T in {low:g}..{high:g}")
         out[name] = t
     return out
