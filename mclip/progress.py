@@ -14,6 +14,12 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
+# At module level on purpose: rich's first import draws from Python's global random, and
+# training imports this module before it seeds (resumed runs must match straight ones).
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+
 Update = Callable[..., None]   # update(done, total=None, info=None)
 
 
@@ -27,10 +33,6 @@ class Bars:
 
     def __enter__(self) -> "Bars":
         if self.enabled:
-            from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
-
             clock = TimeElapsedColumn() if self.elapsed else TimeRemainingColumn()
             self._rich = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   clock, TextColumn("{task.fields[info]}"),

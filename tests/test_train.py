@@ -554,3 +554,15 @@ def test_every_training_setting_is_one_train_option_with_its_range():
     assert "lr" in RESUME_MAY_CHANGE and "model" not in RESUME_MAY_CHANGE
     ctx = cmd.make_context("train", ["--out", "r", "--no-progress", "--weight-decay", "0.1"])
     assert ctx.params["progress"] is False and ctx.params["weight_decay"] == 0.1
+
+
+def test_progress_bars_import_rich_before_training_seeds():
+    """rich's first import draws from Python's global random; training imports
+    mclip.progress before it seeds or restores RNG state, so that import must bring rich
+    in (else a resumed run with a progress bar would draw differently from a straight one)."""
+    import subprocess
+    import sys
+
+    code = "import sys; import mclip.progress; print('rich.progress' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "True", out.stderr
