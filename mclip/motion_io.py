@@ -29,7 +29,7 @@ import torch
 from . import bvh, skeleton
 from .atomic import atomic_path, atomic_write
 from .errors import MclipError
-from .formats import MOTION_EXTS, RENDER_EXTS
+from .formats import MOTION_EXTS, RENDER_EXTS, VIEWER_EXTS
 from .rotations import (
     axis_angle_to_matrix,
     axis_angle_to_quaternion,
@@ -122,6 +122,12 @@ class Motion:
         from .render import render
 
         return render(self.joints(), path, caption=caption, fps=float(fps or self.fps))
+
+    def view(self, path: str | os.PathLike, caption: str | None = None) -> Path:
+        """Write it as an interactive 3D viewer page (.html); see ``mclip.viewer``."""
+        from .viewer import write_viewer
+
+        return write_viewer([(caption or Path(path).stem, self.joints(), self.fps)], path)
 
 
 def motion_from_rotmats(rotmats, trans, fps: float = FPS) -> Motion:
@@ -393,7 +399,8 @@ def _out_ext(path: str | os.PathLike) -> str:
                          f"{Path(path) / 'motion.npz'}")
     ext = Path(path).suffix.lower()
     if ext not in MOTION_EXTENSIONS:
-        hint = " (use `mclip render` for video)" if ext in RENDER_EXTS else ""
+        hint = (" (use `mclip render` for video)" if ext in RENDER_EXTS
+                else " (use `mclip view` for a 3D viewer page)" if ext in VIEWER_EXTS else "")
         raise MclipError(f"{path}: unknown output extension '{Path(path).suffix}' "
                          f"(expected .npz, .npy or .bvh){hint}")
     return ext

@@ -2,9 +2,9 @@
 
 What ``-o`` means for every application command:
 
-- ``out.mp4`` / ``out.gif`` / ``out.png``: the render, plus ``out.npz`` (SMPL motion,
-  AMASS keys) and ``out.npy`` (joints (T, 24, 3)) beside it, so a video never comes
-  without the motion it shows;
+- ``out.mp4`` / ``out.gif`` / ``out.png``: the render, or ``out.html``: the 3D viewer
+  page (``mclip.viewer``), plus ``out.npz`` (SMPL motion, AMASS keys) and ``out.npy``
+  (joints (T, 24, 3)) beside it, so a drawing never comes without the motion it shows;
 - ``out.npz`` / ``out.npy`` / ``out.bvh``: just that motion file;
 - a folder (an existing one, or a name ending in ``/`` or without extension): one
   file set per result, named ``NNN-slug.<fmt>``, and ``index.json`` listing them.
@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .errors import MclipError
-from .formats import MOTION_EXTS, RENDER_EXTS
+from .formats import MOTION_EXTS, RENDER_EXTS, SHOW_EXTS, VIEWER_EXTS
 
-FORMATS = tuple(e[1:] for e in RENDER_EXTS + MOTION_EXTS)
+FORMATS = tuple(e[1:] for e in SHOW_EXTS + MOTION_EXTS)
 INDEX_NAME = "index.json"
 
 
@@ -41,12 +41,12 @@ def file_set(out: str | os.PathLike) -> list[Path]:
     """The files one result written to ``out`` consists of (see the module docstring)."""
     out = Path(out)
     ext = out.suffix.lower()
-    if ext in RENDER_EXTS:
+    if ext in SHOW_EXTS:
         return [out, out.with_suffix(".npz"), out.with_suffix(".npy")]
     if ext in MOTION_EXTS:
         return [out]
     raise MclipError(f"{out}: unknown output extension '{out.suffix}' "
-                     f"(use {', '.join(RENDER_EXTS + MOTION_EXTS)} or a folder/)")
+                     f"(use {', '.join(SHOW_EXTS + MOTION_EXTS)} or a folder/)")
 
 
 def slugify(text: str, max_len: int = 40) -> str:
@@ -61,7 +61,8 @@ def write_set(motion, out: str | os.PathLike, caption: str | None = None,
     """Write one motion as the file set of ``out``; all files appear together or none.
 
     render_fps: frame rate of the video (the motion is resampled for it; the motion
-    files stay 30 fps). returns the written paths.
+    files stay 30 fps; a viewer page plays the motion at its own rate). returns the
+    written paths.
     """
     from .atomic import atomic_path
     from .motion_io import resample, save_motion
@@ -76,6 +77,8 @@ def write_set(motion, out: str | os.PathLike, caption: str | None = None,
                 fps = float(render_fps or motion.fps)
                 shown = resample(motion, fps) if abs(fps - motion.fps) > 1e-6 else motion
                 render(shown.joints(), tmp, caption=caption, fps=fps, progress=progress)
+            elif p.suffix.lower() in VIEWER_EXTS:
+                _write_page([motion], [caption or out.stem], tmp, progress)
             else:
                 save_motion(motion, tmp)
     return paths
@@ -84,8 +87,9 @@ def write_set(motion, out: str | os.PathLike, caption: str | None = None,
 def write_grid(motions: Sequence, out: str | os.PathLike, captions: Sequence[str],
                render_fps: float | None = None,
                progress: Callable[[int, int], None] | None = None) -> list[Path]:
-    """Several motions into one file name: a render ext gives one grid video/sheet plus
-    ``<stem>-NN.npz`` per motion; a motion ext gives ``<stem>-NN.<ext>`` per motion."""
+    """Several motions into one file name: a render ext gives one grid video/sheet
+    (.html: one viewer page, the motions side by side) plus ``<stem>-NN.npz`` per motion;
+    a motion ext gives ``<stem>-NN.<ext>`` per motion."""
     from .atomic import atomic_path
     from .motion_io import resample, save_motion
 
@@ -93,12 +97,15 @@ def write_grid(motions: Sequence, out: str | os.PathLike, captions: Sequence[str
     ext = out.suffix.lower()
     file_set(out)  # validates the extension
     width = max(2, len(str(len(motions) - 1)))
-    per = [out.with_name(f"{out.stem}-{i:0{width}d}{'.npz' if ext in RENDER_EXTS else ext}")
+    per = [out.with_name(f"{out.stem}-{i:0{width}d}{'.npz' if ext in SHOW_EXTS else ext}")
            for i in range(len(motions))]
-    paths = ([out] if ext in RENDER_EXTS else []) + per
+    paths = ([out] if ext in SHOW_EXTS else []) + per
     with ExitStack() as stack:
         tmps = [stack.enter_context(atomic_path(p)) for p in paths]
-        if ext in RENDER_EXTS:
+        if ext in VIEWER_EXTS:
+            _write_page(motions, list(captions), tmps[0], progress)
+            tmps = tmps[1:]
+        elif ext in RENDER_EXTS:
             from .render import render_grid
 
             fps = float(render_fps or motions[0].fps)
@@ -109,6 +116,17 @@ def write_grid(motions: Sequence, out: str | os.PathLike, captions: Sequence[str
         for m, tmp in zip(motions, tmps):
             save_motion(m, tmp)
     return paths
+
+
+def _write_page(motions: Sequence, captions: Sequence[str], path: Path,
+                progress: Callable[[int, int], None] | None) -> None:
+    """The viewer page of ``motions`` (at their own frame rate) at ``path``."""
+    from .viewer import write_viewer
+
+    write_viewer([(c, m.joints(), m.fps) for m, c in zip(motions, captions)], path)
+    if progress is not None:
+        total = max(m.num_frames for m in motions)
+        progress(total, total)
 
 
 def read_index(folder: str | os.PathLike) -> dict | None:
@@ -271,5 +289,5 @@ class BatchFolder:
         return path
 
 
-__all__ = ["RENDER_EXTS", "MOTION_EXTS", "FORMATS", "INDEX_NAME", "is_dir_target", "file_set",
+__all__ = ["RENDER_EXTS", "VIEWER_EXTS", "SHOW_EXTS", "MOTION_EXTS", "FORMATS", "INDEX_NAME", "is_dir_target", "file_set",
            "slugify", "write_set", "write_grid", "read_index", "check_batch_target", "BatchFolder"]

@@ -67,9 +67,9 @@ def echo_json(obj) -> None:
 WEIGHTS_HELP = ("Model checkpoint (.pt). Default: $MCLIP_WEIGHTS, else the shipped "
                 "weights/mclip-default.pt.")
 DEVICE_HELP = "cpu or cuda (default: cuda when present)."
-OUT_HELP = ("Output: .mp4/.gif/.png (render, plus .npz SMPL motion and .npy joints beside "
-            "it), .npz/.npy/.bvh (just that file), or a folder/ (one file set per result "
-            "and index.json).")
+OUT_HELP = ("Output: .mp4/.gif/.png (render) or .html (3D viewer page), plus .npz SMPL "
+            "motion and .npy joints beside it; .npz/.npy/.bvh (just that file); or a folder/ "
+            "(one file set per result and index.json).")
 
 
 def load_engine(weights: Optional[Path], device: Optional[str]):

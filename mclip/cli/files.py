@@ -1,8 +1,8 @@
-"""`mclip info`, `convert` and `render`: motion files in, motion files and drawings out."""
+"""`mclip info`, `convert`, `render` and `view`: motion files in, motion files and drawings out."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -101,3 +101,56 @@ def render_cmd(
         render(joints, out, caption=caption, fps=fps, config=RenderConfig(size=size),
                frames=frames, progress=update)
     typer.echo(f"wrote {out} ({joints.shape[0]} frames)")
+
+
+@app.command("view")
+def view_cmd(
+    motions: List[Path] = typer.Argument(..., metavar="MOTION", help="Motion files: .npz (SMPL/AMASS), .bvh or .npy (joints); several play side by side."),
+    out: Path = typer.Option(..., "-o", "--out", help="Output page: .html (one self-contained file; opens offline in any browser)."),
+    caption: List[str] = typer.Option([], "--caption", help="Caption of a motion, one per MOTION in order (repeat the option). Default: the file names."),
+    title: Optional[str] = typer.Option(None, "--title", help="Page title. Default: the captions."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
+) -> None:
+    """Write an interactive 3D viewer page: the motions side by side in the browser.
+
+    One .html file with three.js inside, no network needed: orbit camera,
+    play/pause (space), frame slider, arrow keys, speed 0.25x..2x, ground grid,
+    pelvis paths. Each motion plays at its file's own frame rate; the motions
+    are moved along the floor to stand in a row (never turned). .npy joints
+    are read as 30 fps.
+
+    Examples:
+
+      mclip view walk.npz -o walk.html
+
+      mclip view walk.npz kick.bvh -o both.html --caption walk --caption kick
+    """
+    from ..formats import VIEWER_EXTS
+
+    if out.suffix.lower() not in VIEWER_EXTS or out.is_dir():
+        raise MclipError(f"{out}: the viewer writes one page; give a file name ending in .html")
+    if caption and len(caption) != len(motions):
+        raise MclipError(f"--caption: {len(caption)} given for {len(motions)} "
+                         f"motion{'s' if len(motions) > 1 else ''} (give one per motion, or none)")
+    for path in motions:
+        if not path.is_file():
+            raise MclipError(f"{path}: no such file" if not path.exists() else f"{path}: is not a file")
+    from ..motion_io import load_joints, load_motion
+    from ..viewer import write_viewer
+
+    items = []
+    for i, path in enumerate(motions):
+        name = caption[i] if caption else path.name
+        if path.suffix.lower() == ".npy":
+            items.append((name, load_joints(path), 30.0))
+        else:
+            motion = load_motion(path, fps=None)      # the file's own frame rate
+            items.append((name, motion.joints(), motion.fps))
+    write_viewer(items, out, title=title)
+    if as_json:
+        echo_json({"output": str(out), "motions": [
+            {"file": str(p), "caption": n, "frames": int(j.shape[0]), "fps": f}
+            for p, (n, j, f) in zip(motions, items)]})
+    else:
+        frames = max(j.shape[0] for _, j, _ in items)
+        typer.echo(f"wrote {out} ({len(items)} motion{'s' if len(items) > 1 else ''}, up to {frames} frames)")

@@ -19,7 +19,7 @@ def text2motion_cmd(
     frames: Optional[int] = typer.Option(None, "--frames", min=1, max=MAX_FRAMES, help="Frames per motion at 30 fps (default: the model's clip length, 60 = 2 s)."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, max=MAX_SEED, help="Seed of the takes: the same seed gives the same "
                                        "motion; without one each run is a fresh take (its seed is printed)."),
-    num_samples: int = typer.Option(1, "--num-samples", "-n", min=1, max=100, help="Takes per prompt (-o file.mp4: a grid of "
+    num_samples: int = typer.Option(1, "--num-samples", "-n", min=1, max=100, help="Takes per prompt (-o file.mp4 or .html: "
                                     "them side by side, plus file-NN.npz each)."),
     sampler: str = typer.Option("auto", "--sampler", help="prior: draw the latent from the model's sampler "
                                 "(varied, sharp takes); direct: decode the prompt's own latent (paper 4.2, "
@@ -40,7 +40,7 @@ def text2motion_cmd(
                                                         "turning); 'extrapolate' asks the decoder for all frames."),
     fps: float = typer.Option(30.0, "--fps", min=1.0, max=MAX_FPS, help="Frame rate of the rendered video (motion files stay 30 fps)."),
     fmt: str = typer.Option("mp4", "--format", help="File type per prompt when -o is a folder: "
-                                                   "mp4, gif, png, npz, npy or bvh."),
+                                                   "mp4, gif, png, html, npz, npy or bvh."),
     overwrite: bool = typer.Option(False, "--overwrite", help="-o folder holding an earlier run's "
                                    "results: remove them and start again."),
     resume: bool = typer.Option(False, "--resume", help="-o folder holding an interrupted run of the "
@@ -60,6 +60,8 @@ def text2motion_cmd(
       mclip text2motion "a person jumps over a puddle" -o jump.mp4   (+ jump.npz, jump.npy)
 
       mclip text2motion "Spiderman" -o spider.bvh
+
+      mclip text2motion "a person walks in a circle" -o circle.html   (3D viewer page)
 
       mclip text2motion "a person dances" -n 3 --seed 7 -o takes.mp4   (three takes side by side)
 
@@ -183,7 +185,7 @@ def interpolate_cmd(
     slerp: bool = typer.Option(False, "--slerp", help="Spherical interpolation of the latent direction "
                                                       "(constant angular speed) instead of linear."),
     out: Path = typer.Option(..., "-o", "--out",
-                             help="grid.mp4/.gif/.png (all steps side by side, plus grid-NN.npz), "
+                             help="grid.mp4/.gif/.png/.html (all steps side by side, plus grid-NN.npz), "
                                   "x.npz/.npy/.bvh (x-NN.<ext> per step) or a folder/."),
     frames: Optional[int] = typer.Option(None, "--frames", min=1, max=MAX_FRAMES, help="Frames per motion at 30 fps (default: the model's clip length, 60)."),
     extend: str = typer.Option("loop", "--extend", help="Beyond the clip length: loop or extrapolate "

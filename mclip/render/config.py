@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import MclipError
-from ..formats import RENDER_EXTS
+from ..formats import RENDER_EXTS, VIEWER_EXTS
 from ..skeleton import BONES, JOINT_INDEX, NUM_JOINTS
 
 
@@ -88,8 +88,9 @@ def output_kind(path) -> str:
     """'.mp4' | '.gif' | '.png' from the file name, or MclipError."""
     suffix = Path(path).suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
+        hint = "; `mclip view` writes an interactive .html page" if suffix in VIEWER_EXTS else ""
         raise MclipError(
-            f"{path}: unknown output extension '{suffix or '(none)'}' (use .mp4, .gif or .png)"
+            f"{path}: unknown output extension '{suffix or '(none)'}' (use .mp4, .gif or .png{hint})"
         )
     return suffix
 
