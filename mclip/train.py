@@ -1,16 +1,20 @@
 """Training MotionCLIP (paper section 3 and 4.1): ``mclip train`` and ``torchrun -m mclip train``.
 
-One loop serves one CPU, one GPU and many GPUs (PyTorch DDP under ``torchrun``):
+One loop (``mclip.loop.Loop``, shared with the sampler stage of ``mclip.train_prior``)
+serves one CPU, one GPU and many GPUs (PyTorch DDP under ``torchrun``). This module is
+the auto-encoder stage, in three parts:
 
-1. The dataset folder's train and val splits are loaded as feature tensors
-   ``(N, 60, 25, 6)`` (``mclip.data.dataset.ClipDataset``, in RAM).
-2. Every label text (all phrasings) is embedded once by the frozen backbone
-   (``backbones.TextEmbeddingCache``, cached on disk), so a step only looks rows up.
-3. When the backbone has an image tower and the image loss is on, one random frame of
-   each training clip is rendered (``render.pose_image``) and embedded once, cached too.
-4. Each step: a batch of clips -> model -> eq. (4) loss (``mclip.losses``) -> AdamW.
-   Every ``val_every`` steps the val loss, every ``sample_every`` a GIF of decoded val
-   texts in ``OUT/samples/``, every ``ckpt_every`` an atomic checkpoint ``OUT/last.pt``.
+1. Set-up (``_set_up``): the dataset folder's train and val splits as feature tensors
+   ``(N, 60, 25, 6)`` (``mclip.data.dataset.ClipDataset``, in RAM); every label text
+   (all phrasings) embedded once by the frozen backbone (``backbones.TextEmbeddingCache``,
+   cached on disk), so a step only looks rows up; when the backbone has an image tower
+   and the image loss is on, one random frame of each training clip rendered
+   (``render.pose_image``) and embedded once, cached too; the model, the optimizer and,
+   with ``--resume``, their saved state.
+2. One step (``_step``): a batch of clips -> model -> eq. (4) loss (``mclip.losses``) -> AdamW.
+3. The hooks the loop calls: every ``val_every`` steps the val loss (``_validate``),
+   every ``sample_every`` a GIF of decoded val texts in ``OUT/samples/`` (``_sample``),
+   every ``ckpt_every`` an atomic checkpoint ``OUT/last.pt`` (``_save``).
 
 Resuming (``--resume``) restores weights, optimizer, step and every RNG, and the batch
 order is a pure function of (seed, epoch, step), so N steps + resume N steps gives the
@@ -22,19 +26,16 @@ writes checkpoints, logs and samples.
 """
 from __future__ import annotations
 
-import json
-import math
-import random
-import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from .errors import MclipError
+from .loop import Loop, TrainResult, make_optimizer, optimise, resume_optimizer, seed_everything
 from .losses import LossWeights, motionclip_loss
-from .model import MotionCLIP, load_model_config
+from .model import ModelConfig, MotionCLIP, load_model_config
 
 
 from .distributed import (Dist, StopFlag, barrier, dist_from_env, pick_device,  # noqa: F401
@@ -43,7 +44,7 @@ from .train_config import (RECIPE_DIR, RESUME_MAY_CHANGE, SETTING_RANGES, TrainC
                            load_train_config, read_settings_file, recipe_path, resumed_config)
 
 
-# ------------------------------------------------------------------ data
+# ------------------------------------------------------------------ data (both stages)
 
 
 def _resolve_data(cfg: TrainConfig, d: Dist) -> Path:
@@ -118,6 +119,17 @@ def embed_texts(backbone, texts: list[str], cache_dir: Path) -> torch.Tensor:
     return TextEmbeddingCache(cache_dir, backbone).get(texts).float()
 
 
+def text_table(backbone, train_ds, val_ds, cache_dir: Path, d: Dist) -> TextTable:
+    """Every phrasing of the train and val texts, embedded once through the on-disk
+    cache (under DDP rank 0 fills it, then the others read it)."""
+    texts = list(dict.fromkeys(_all_texts(train_ds) + ([] if val_ds is None else _all_texts(val_ds))))
+    if d.enabled:
+        if d.main:
+            embed_texts(backbone, texts, cache_dir)
+        barrier(d)
+    return TextTable(texts, embed_texts(backbone, texts, cache_dir))
+
+
 def feature_sample(features: torch.Tensor, seed: int, most: int = 8192) -> torch.Tensor:
     """At most ``most`` training clips (N, T, 25, 6), drawn with ``seed``: enough for
     per-feature mean and std to a few parts in a thousand, in a fraction of a second."""
@@ -152,7 +164,7 @@ def embed_images(backbone, features: torch.Tensor, seed: int, batch: int = 64) -
     return torch.cat(out)
 
 
-def _cached(path: Path, make, d: Dist):
+def cached(path: Path, make, d: Dist):
     """Compute on rank 0 and save atomically; every rank then loads it."""
     if d.main and not path.exists():
         from .checkpoint import atomic_torch_save
@@ -163,141 +175,13 @@ def _cached(path: Path, make, d: Dist):
     return torch.load(path, weights_only=True)
 
 
-# ------------------------------------------------------------------ schedule
-
-
-def learning_rate(cfg: TrainConfig, step: int, total: int) -> float:
-    """The lr for optimiser step ``step`` (0-based): a pure function, so resuming needs
-    no scheduler state. Linear warm-up, then constant or cosine down to lr / 10."""
-    lr = cfg.lr
-    if cfg.warmup_steps > 0 and step < cfg.warmup_steps:
-        return lr * (step + 1) / cfg.warmup_steps
-    if cfg.lr_schedule == "cosine":
-        span = max(1, total - cfg.warmup_steps)
-        t = min(1.0, (step - cfg.warmup_steps) / span)
-        return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
-    if cfg.lr_schedule != "constant":
-        raise MclipError(f"lr_schedule: 'constant' or 'cosine', got '{cfg.lr_schedule}'")
-    return lr
-
-
-# ------------------------------------------------------------------ batches
-
-
-def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, d: Dist) -> list[list[int]]:
-    """This process's batches of epoch ``epoch``: a pure function of its arguments.
-
-    A DistributedSampler (also with one process) shuffles with seed + epoch and gives
-    each rank its share; incomplete batches are dropped.
-    """
-    from torch.utils.data import DistributedSampler
-
-    sampler = DistributedSampler(range(n), num_replicas=d.world, rank=d.rank, shuffle=True,
-                                 seed=seed, drop_last=True)
-    sampler.set_epoch(epoch)
-    idx = list(sampler)
-    return [idx[i:i + batch_size] for i in range(0, len(idx) - batch_size + 1, batch_size)]
-
-
-def batches_from(step: int, n: int, batch_size: int, seed: int, d: Dist):
-    """Endless (epoch, batch indices) from global step ``step`` on."""
-    per_epoch = len(epoch_batches(n, batch_size, seed, 0, d))
-    if per_epoch == 0:
-        raise MclipError(f"--batch-size: {batch_size} is more than the {n // d.world} training "
-                         f"clips per process")
-    epoch, offset = divmod(step, per_epoch)
-    while True:
-        for b in epoch_batches(n, batch_size, seed, epoch, d)[offset:]:
-            yield epoch, b
-        epoch, offset = epoch + 1, 0
-
-
-# ------------------------------------------------------------------ RNG state
-
-
-def rng_state() -> dict:
-    """Every RNG the loop uses (dropout: torch; text phrasing: python), as tensors and
-    plain tuples, so checkpoints load with ``torch.load(weights_only=True)``."""
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
-    s = {"torch": torch.get_rng_state(), "python": random.getstate(),
-         "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
-                   float(gauss))}
-    if torch.cuda.is_available():
-        s["cuda"] = torch.cuda.get_rng_state_all()
-    return s
-
-
-def set_rng_state(s: dict) -> None:
-    torch.set_rng_state(s["torch"])
-    kind, keys, pos, has_gauss, gauss = s["numpy"]
-    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    random.setstate(s["python"])
-    if "cuda" in s and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(s["cuda"])
-
-
-# ------------------------------------------------------------------ the run
-
-
-@dataclass
-class TrainResult:
-    step: int
-    checkpoint: Path | None
-    interrupted: bool = False
-    last_losses: dict = field(default_factory=dict)
-    val_loss: float | None = None
-    clips_per_s: float = 0.0
-
-
-def _validate(model: MotionCLIP, feats: torch.Tensor, texts: list[str] | None, table: TextTable | None,
-              body, weights: LossWeights, batch: int, device) -> dict[str, float]:
-    """Mean loss terms over the given val clips (eval mode, no dropout)."""
-    was = model.training
-    model.eval()
-    sums: dict[str, float] = {}
-    with torch.no_grad():
-        for s in range(0, feats.shape[0], batch):
-            x = feats[s:s + batch].to(device)
-            temb = (model.text_latent(table.lookup(texts[s:s + batch]).to(device))
-                    if table is not None else None)
-            pred, z = model(x)
-            terms = motionclip_loss(pred, x, z, temb, None, body, weights)
-            for k, v in terms.items():
-                sums[k] = sums.get(k, 0.0) + float(v) * x.shape[0]
-    model.train(was)
-    return {k: v / feats.shape[0] for k, v in sums.items()}
-
-
-def _render_samples(model: MotionCLIP, backbone, texts: list[str], path: Path, device) -> float:
-    """Decode ``texts`` through the backbone and render them side by side to ``path``.
-
-    Returns the mean joint speed of the decoded motions (m/s): near 0 means the model
-    has collapsed to static poses, a known failure of MotionCLIP retraining.
-    """
-    from .representation import from_features
-    from .skeleton import forward_kinematics
-
-    was = model.training
-    model.eval()
-    with torch.no_grad():
-        z = model.text_latent(torch.as_tensor(backbone.encode_text(texts)).float().to(device))
-        rotmats, trans = from_features(model.decode(z).cpu())
-        joints = forward_kinematics(rotmats, trans)                      # (n, T, 24, 3)
-    model.train(was)
-    speed = float((joints[:, 1:] - joints[:, :-1]).norm(dim=-1).mean() * 30.0)
-    try:
-        from .render import render_grid
-    except ImportError:
-        return speed
-    path.parent.mkdir(parents=True, exist_ok=True)
-    render_grid([j.numpy() for j in joints], path, captions=texts)
-    return speed
-
-
 def _load_backbone(name: str, device):
     from .backbones import load_backbone
 
     return load_backbone(name, device=device)
+
+
+# ------------------------------------------------------------------ the run
 
 
 STAGES = ("autoencoder", "prior")
@@ -363,25 +247,56 @@ def train(cfg: TrainConfig, resume: bool = False, backbone=None,
             torch.distributed.destroy_process_group()
 
 
+# ------------------------------------------------------------------ the auto-encoder stage
+
+
+@dataclass
+class _Run:
+    """What the set-up builds; the step and the hooks read it."""
+
+    cfg: TrainConfig
+    d: Dist
+    device: torch.device
+    mcfg: ModelConfig
+    data_root: Path
+    train_ds: object                      # ClipDataset
+    train_feats: torch.Tensor             # (N, T, 25, 6), on the GPU when training there
+    table: TextTable | None               # None without the text loss
+    image_emb: torch.Tensor | None        # (N, D), with the image loss and an image tower
+    backbone: object
+    body: object
+    weights: LossWeights
+    model: MotionCLIP
+    net: torch.nn.Module                  # the model, or its DDP wrapper
+    optimizer: torch.optim.Optimizer
+    step: int                             # 0, or the resumed step
+    val_feats: torch.Tensor | None        # (V, T, 25, 6): at most val_max_clips val clips
+    val_texts: list[str] | None           # their first phrasings
+    sample_texts: list[str]               # the texts of the sample GIFs
+
+
 def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, d: Dist) -> TrainResult:
     """The auto-encoder stage; ``state``: the checkpoint being resumed (``open_run``) or None."""
-    # rich's first import draws from Python's global random: it must come before the
-    # seeding (and the RNG restore of --resume), or resumed runs would differ from straight ones
-    from .progress import Bars
+    run = _set_up(cfg, state, backbone, d)
+    loop = Loop(cfg, d, run.device, run.optimizer, len(run.train_ds), run.step,
+                max_steps_this_call, label="train")
+    run.model.train()
+    return loop.run(partial(_step, run), partial(_save, run),
+                    config={"train": asdict(cfg), "model": run.mcfg.to_dict()},
+                    validate=partial(_validate, run) if run.val_feats is not None else None,
+                    sample=partial(_sample, run) if run.sample_texts else None)
 
-    from .checkpoint import checkpoint_config, checkpoint_weights, read_checkpoint, save_checkpoint
-    from .upgrade import can_upgrade, upgrade
 
-    out = Path(cfg.out)
-    last = out / "last.pt"
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    device = pick_device(cfg.device, d)
-    if device.type == "cuda":
-        # TF32 matmuls: ~float32 accuracy for this model at tensor-core speed
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+# ------------------------------------------------------------------ set-up
 
+
+def _set_up(cfg: TrainConfig, state: dict | None, backbone, d: Dist) -> _Run:
+    """Data, texts, model, optimizer and, with ``state``, the resumed step and RNGs."""
+    from .body import load_body
+    from .checkpoint import checkpoint_config
+
+    last = Path(cfg.out) / "last.pt"
+    device = _device(cfg, d)
     mcfg = (checkpoint_config(state, last) if state is not None
             else load_model_config(cfg.model))
     # Data first: a wrong folder should fail before the backbone takes seconds to load.
@@ -405,27 +320,53 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
         # gather there instead of a host gather plus a copy
         train_feats = train_feats.to(device)
 
-    cache = out / "cache"
-    table = None
-    if cfg.text_loss:
-        texts = _all_texts(train_ds) + ([] if val_ds is None else _all_texts(val_ds))
-        texts = list(dict.fromkeys(texts))
-        if d.main:                      # rank 0 fills the on-disk cache, the others read it
-            embed_texts(backbone, texts, cache / "text")
-        barrier(d)
-        table = TextTable(texts, embed_texts(backbone, texts, cache / "text"))
+    cache = Path(cfg.out) / "cache"
+    table = text_table(backbone, train_ds, val_ds, cache / "text", d) if cfg.text_loss else None
     image_emb = None
     if cfg.image_loss and getattr(backbone, "has_image", False):
-        image_emb = _cached(cache / f"image_{backbone.name}_{len(train_ds)}_{cfg.seed}.pt",
+        image_emb = cached(cache / f"image_{backbone.name}_{len(train_ds)}_{cfg.seed}.pt",
                             lambda: embed_images(backbone, train_ds.features, cfg.seed), d)
-
-    from .body import load_body
-
     body = load_body(cfg.smpl_dir, device=device)
 
-    torch.manual_seed(cfg.seed + d.rank)
-    np.random.seed(cfg.seed + d.rank)
-    random.seed(cfg.seed + d.rank)
+    seed_everything(cfg.seed + d.rank)
+    model = _model(cfg, mcfg, state, table, train_ds, device)
+    optimizer = make_optimizer(model.parameters(), cfg)
+    step = resume_optimizer(optimizer, state, cfg, d)
+    net = model
+    if d.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    val_feats, val_texts, sample_texts = None, None, []
+    if val_ds is not None:
+        val_feats = val_ds.features[: cfg.val_max_clips]
+        val_texts = [val_ds.texts[i] if isinstance(val_ds.texts[i], str) else val_ds.texts[i][0]
+                     for i in range(val_feats.shape[0])]
+        sample_texts = list(dict.fromkeys(val_texts))[: cfg.sample_texts]
+    return _Run(cfg, d, device, mcfg, data_root, train_ds, train_feats, table, image_emb, backbone,
+                body, cfg.loss_weights(), model, net, optimizer, step, val_feats, val_texts,
+                sample_texts)
+
+
+def _device(cfg: TrainConfig, d: Dist) -> torch.device:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = pick_device(cfg.device, d)
+    if device.type == "cuda":
+        # TF32 matmuls: ~float32 accuracy for this model at tensor-core speed
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    return device
+
+
+def _model(cfg: TrainConfig, mcfg: ModelConfig, state: dict | None, table: TextTable | None,
+           train_ds, device) -> MotionCLIP:
+    """A fresh model (after the seeding: its initial weights are drawn), ``--init``'s
+    weights, or the resumed run's; text mean and feature statistics for a fresh run."""
+    from .checkpoint import checkpoint_config, checkpoint_weights, read_checkpoint
+    from .upgrade import can_upgrade, upgrade
+
     model = MotionCLIP(mcfg).to(device)
     if cfg.init and state is None:
         # the init weights bring their own text_mean (and feature statistics)
@@ -449,121 +390,89 @@ def _train(cfg: TrainConfig, state: dict | None, backbone, max_steps_this_call, 
         # a fresh model (or --init weights without them): standardise with this run's
         # training clips (AMASS/BABEL get their own)
         model.set_feature_stats(feature_sample(train_ds.features, cfg.seed))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                  betas=(0.9, cfg.adam_beta2))
-    step = 0
     if state is not None:
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        for group in optimizer.param_groups:      # the saved state brings its own betas
-            group["betas"] = (0.9, cfg.adam_beta2)
-        step = state["step"]
-        rngs = state["extra"].get("rng", [])
-        if d.rank < len(rngs):
-            set_rng_state(rngs[d.rank])
-    net = model
-    if d.enabled:
-        from torch.nn.parallel import DistributedDataParallel
+    return model
 
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
-    n = len(train_ds)
-    per_epoch = max(1, (n // d.world) // cfg.batch_size)
-    total = cfg.steps if cfg.steps is not None else math.ceil(cfg.epochs * per_epoch)
-    stop_at = total if max_steps_this_call is None else min(total, step + max_steps_this_call)
-    weights = cfg.loss_weights()
-    learning_rate(cfg, 0, total)             # reject a bad schedule name before any work
-    train_cfg_dict = asdict(cfg)
+# ------------------------------------------------------------------ one step
 
-    if val_ds is not None:
-        val_feats = val_ds.features[: cfg.val_max_clips]
-        val_texts = [val_ds.texts[i] if isinstance(val_ds.texts[i], str) else val_ds.texts[i][0]
-                     for i in range(val_feats.shape[0])]
-        sample_texts = list(dict.fromkeys(val_texts))[: cfg.sample_texts]
+
+def _step(run: _Run, idx: list[int]) -> dict[str, float]:
+    """One optimiser step on the training clips ``idx``; returns the loss terms."""
+    model, device = run.model, run.device
+    x = run.train_feats[idx].to(device, non_blocking=True)
+    temb = (model.text_latent(run.table.lookup([run.train_ds.text(i) for i in idx]).to(device))
+            if run.table is not None else None)
+    iemb = run.image_emb[idx].to(device) if run.image_emb is not None else None
+    if temb is not None and run.cfg.lambda_text_recon > 0:
+        pred, z, text_pred = run.net(x, temb)
     else:
-        val_feats, val_texts, sample_texts = None, None, []
+        pred, z = run.net(x)
+        text_pred = None
+    terms = motionclip_loss(pred, x, z, temb, iemb, run.body, run.weights, text_pred)
+    optimise(run.optimizer, terms["total"], model.parameters(), run.cfg.grad_clip)
+    return {k: float(v.detach()) for k, v in terms.items()}
 
-    def checkpoint(path: Path, metrics: dict | None = None) -> None:
-        rngs = [rng_state()]
-        if d.enabled:
-            rngs = [None] * d.world
-            torch.distributed.all_gather_object(rngs, rng_state())
-        if d.main:
-            save_checkpoint(path, model, mcfg, train_cfg_dict, optimizer, step,
-                            {"rng": rngs, "metrics": metrics or {}, "data": str(data_root)})
-        barrier(d)
 
-    log_file = None
-    if d.main:
-        out.mkdir(parents=True, exist_ok=True)
-        log_file = open(out / "log.jsonl", "a", encoding="utf-8")
-        from .atomic import atomic_write_bytes
+# ------------------------------------------------------------------ hooks
 
-        atomic_write_bytes(out / "config.json", json.dumps(
-            {"train": train_cfg_dict, "model": mcfg.to_dict()}, indent=2).encode())
 
-    def log(record: dict) -> None:
-        if log_file is not None:
-            log_file.write(json.dumps(record) + "\n")
-            log_file.flush()
+def _validate(run: _Run) -> dict[str, float]:
+    """Mean loss terms over the val clips (eval mode, no dropout)."""
+    model, feats, device, batch = run.model, run.val_feats, run.device, run.cfg.batch_size
+    was = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    with torch.no_grad():
+        for s in range(0, feats.shape[0], batch):
+            x = feats[s:s + batch].to(device)
+            temb = (model.text_latent(run.table.lookup(run.val_texts[s:s + batch]).to(device))
+                    if run.table is not None else None)
+            pred, z = model(x)
+            terms = motionclip_loss(pred, x, z, temb, None, run.body, run.weights)
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * x.shape[0]
+    model.train(was)
+    return {k: v / feats.shape[0] for k, v in sums.items()}
 
-    progress = Bars(enabled=cfg.progress and d.main, transient=False)
-    result = TrainResult(step=step, checkpoint=None)
-    model.train()
-    batches = batches_from(step, n, cfg.batch_size, cfg.seed, d)
-    t0, clips_done = time.perf_counter(), 0
-    val_loss = None
+
+def _sample(run: _Run, step: int) -> dict[str, float]:
+    """The sample GIF of this step and how much its motions move."""
+    speed = _render_samples(run.model, run.backbone, run.sample_texts,
+                            Path(run.cfg.out) / "samples" / f"step_{step}.gif", run.device)
+    return {"sample_joint_speed_m_s": speed}
+
+
+def _render_samples(model: MotionCLIP, backbone, texts: list[str], path: Path, device) -> float:
+    """Decode ``texts`` through the backbone and render them side by side to ``path``.
+
+    Returns the mean joint speed of the decoded motions (m/s): near 0 means the model
+    has collapsed to static poses, a known failure of MotionCLIP retraining.
+    """
+    from .representation import from_features
+    from .skeleton import forward_kinematics
+
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        z = model.text_latent(torch.as_tensor(backbone.encode_text(texts)).float().to(device))
+        rotmats, trans = from_features(model.decode(z).cpu())
+        joints = forward_kinematics(rotmats, trans)                      # (n, T, 24, 3)
+    model.train(was)
+    speed = float((joints[:, 1:] - joints[:, :-1]).norm(dim=-1).mean() * 30.0)
     try:
-        with StopFlag() as flag, progress:
-            show = progress.task("train", total, completed=step)
-            while step < stop_at and not stop_requested(flag, d, device):
-                epoch, idx = next(batches)
-                for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(cfg, step, total)
-                x = train_feats[idx].to(device, non_blocking=True)
-                temb = (model.text_latent(table.lookup([train_ds.text(i) for i in idx]).to(device))
-                        if table else None)
-                iemb = image_emb[idx].to(device) if image_emb is not None else None
-                if temb is not None and cfg.lambda_text_recon > 0:
-                    pred, z, text_pred = net(x, temb)
-                else:
-                    pred, z = net(x)
-                    text_pred = None
-                terms = motionclip_loss(pred, x, z, temb, iemb, body, weights, text_pred)
-                optimizer.zero_grad(set_to_none=True)
-                terms["total"].backward()
-                if cfg.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                optimizer.step()
-                step += 1
-                clips_done += len(idx) * d.world
-                result.last_losses = {k: float(v.detach()) for k, v in terms.items()}
-                show(step, info=" ".join(f"{k} {v:.4g}" for k, v in result.last_losses.items()))
-                if step % cfg.log_every == 0:
-                    rate = clips_done / max(time.perf_counter() - t0, 1e-9)
-                    log({"step": step, "epoch": epoch, "lr": optimizer.param_groups[0]["lr"],
-                         "clips_per_s": rate, **result.last_losses})
-                if val_feats is not None and (step % cfg.val_every == 0 or step == total) and d.main:
-                    vt = val_texts if table is not None else None
-                    val = _validate(model, val_feats, vt, table, body, weights, cfg.batch_size, device)
-                    val_loss = val["total"]
-                    log({"step": step, **{f"val_{k}": v for k, v in val.items()}})
-                    progress.print(f"step {step}: val " + " ".join(
-                        f"{k} {v:.4g}" for k, v in val.items()))
-                if sample_texts and cfg.sample_every and step % cfg.sample_every == 0 and d.main:
-                    speed = _render_samples(model, backbone, sample_texts,
-                                            out / "samples" / f"step_{step}.gif", device)
-                    log({"step": step, "sample_joint_speed_m_s": speed})
-                if step % cfg.ckpt_every == 0 and step < stop_at:
-                    checkpoint(last, {"val_loss": val_loss})
-            interrupted = flag.stop and step < stop_at
-    finally:
-        if log_file is not None:
-            log_file.close()
-    checkpoint(last, {"val_loss": val_loss})
-    result.step = step
-    result.checkpoint = last if d.main else None
-    result.interrupted = interrupted
-    result.val_loss = val_loss
-    result.clips_per_s = clips_done / max(time.perf_counter() - t0, 1e-9)
-    return result
+        from .render import render_grid
+    except ImportError:
+        return speed
+    path.parent.mkdir(parents=True, exist_ok=True)
+    render_grid([j.numpy() for j in joints], path, captions=texts)
+    return speed
+
+
+def _save(run: _Run, step: int, extra: dict) -> None:
+    """OUT/last.pt: the whole run (weights, optimizer, step, ``extra``: RNGs, metrics)."""
+    from .checkpoint import save_checkpoint
+
+    save_checkpoint(Path(run.cfg.out) / "last.pt", run.model, run.mcfg, asdict(run.cfg), run.optimizer,
+                    step, {**extra, "data": str(run.data_root)})

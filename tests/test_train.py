@@ -20,7 +20,8 @@ from mclip.cli import main as cli_main
 from mclip.data.dataset import write_dataset
 from mclip.errors import MclipError
 from mclip.model import ModelConfig, MotionCLIP
-from mclip.train import TrainConfig, epoch_batches, Dist, load_train_config, train
+from mclip.loop import epoch_batches
+from mclip.train import TrainConfig, Dist, load_train_config, train
 
 torch.set_num_threads(1)
 
@@ -287,7 +288,7 @@ def test_release_export_is_half_precision_and_loads(saved, tmp_path):
 
 
 def test_learning_rate_schedule():
-    from mclip.train import learning_rate
+    from mclip.loop import learning_rate
 
     c = TrainConfig(lr=1e-3, warmup_steps=10, lr_schedule="cosine")
     assert learning_rate(c, 0, 110) == pytest.approx(1e-4)            # warm-up 1/10
