@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-BUDGET_MS = 4000          # virtual time the page gets before its DOM and pixels are taken
+BUDGET_MS = 2000          # virtual time the page gets before its DOM and pixels are taken
 _READBACK = re.compile(r'<pre id="mclip-readback"[^>]*?data-state="(\w+)"[^>]*>(.*?)</pre>', re.S)
 
 
