@@ -400,7 +400,7 @@ def test_cli_end_to_end_writes_valid_json(tiny_checkpoint, eval_data, tmp_path, 
         assert set(t2m["plausibility"][group]) == {"n", "foot_skate_mm", "ground_penetration_mm", "jerk"}
     # The real clips' plausibility equals the corpus metrics on the stored clips as they
     # are: canonicalizing (a turn about z and a shift in xy) changes none of them.
-    from mclip.data.synth import metrics as pm
+    from mclip.eval import plausibility as pm
     from mclip.skeleton import joints_from_axis_angle
 
     shard = np.load(eval_data / "shards" / "shard_00000.npz")

@@ -1,10 +1,10 @@
-"""Plausibility metrics (mclip.data.synth.metrics) against hand-made truths."""
+"""Plausibility metrics (mclip.eval.plausibility) against hand-made truths."""
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
 from mclip import skeleton
-from mclip.data.synth import metrics as M
+from mclip.eval import plausibility as M
 
 J = skeleton.JOINT_INDEX
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from mclip import skeleton
-from mclip.data.synth import ACTIONS, compose, generate, metrics as M, write_corpus
+from mclip.data.synth import ACTIONS, compose, generate, write_corpus
+from mclip.eval import plausibility as M
 from mclip.data.synth import language, writer
 from mclip.errors import MclipError
 

@@ -9,15 +9,14 @@ import numpy as np
 import torch
 
 from . import metrics as M
+from . import plausibility as pm
 
 
 def _grounded(joints: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """(N, T, 24, 3) -> (joints as float64 numpy, floor (N, 1, 1) m): each clip's floor is
     its lowest body-surface point over the whole clip (the corpus' surface offsets,
-    ``synth.metrics.SURFACE``). Like the engine, which puts the lowest sole on z = 0, this
+    ``plausibility.SURFACE``). Like the engine, which puts the lowest sole on z = 0, this
     judges a clip by where it stands, not by the height a raw decoder put it at."""
-    from ..data.synth import metrics as pm
-
     j = joints.detach().cpu().double().numpy()
     return j, (j[..., 2] - pm.SURFACE).min(axis=(1, 2), keepdims=True)
 
@@ -26,8 +25,6 @@ def clearance(joints: torch.Tensor) -> torch.Tensor:
     """(N, T, 24, 3) metres, z-up -> (N,) the highest the whole body gets off its floor
     (m, see ``_grounded``): max over frames of the lowest body-surface point.
     A real jump clears 0.1-0.3 m; walking about 0."""
-    from ..data.synth import metrics as pm
-
     j, floor = _grounded(joints)
     return torch.from_numpy((j[..., 2] - pm.SURFACE - floor).min(axis=-1).max(axis=-1))
 
@@ -35,10 +32,8 @@ def clearance(joints: torch.Tensor) -> torch.Tensor:
 def leaves_ground(joints: torch.Tensor, min_frames: int = 3) -> torch.Tensor:
     """(N, T, 24, 3) metres, z-up -> (N,) bool: the clip has at least ``min_frames``
     frames (0.1 s at 30 fps) with the whole body off its floor (``_grounded``) by the
-    corpus' own flight test (``synth.metrics.airborne_frames``): a jump's flight.
+    corpus' own flight test (``plausibility.airborne_frames``): a jump's flight.
     A raw decoder output floating above z = 0 does not count."""
-    from ..data.synth import metrics as pm
-
     j, floor = _grounded(joints)
     return torch.from_numpy(pm.airborne_frames(j, floor).sum(axis=1) >= min_frames)
 
@@ -50,15 +45,13 @@ PLAUSIBILITY_KEYS = ("foot_skate_mm", "ground_penetration_mm", "jerk")
 
 
 def _plausibility(joints: torch.Tensor) -> dict[str, float]:
-    """Physical plausibility of clips, from the corpus' own metrics (mclip.data.synth.metrics).
+    """Physical plausibility of clips, from the corpus' own metrics (``plausibility``).
 
     joints: (N, T, 24, 3) metres, z-up world, floor at z = 0, 30 fps.
     returns means over the N clips of: foot_skate_mm (horizontal slide of a planted foot
     joint per contact frame), ground_penetration_mm (deepest body-surface point below
     the floor in the clip), jerk (mean joint jerk, m/s^3).
     """
-    from ..data.synth import metrics as pm
-
     j = joints.detach().cpu().double().numpy()
     return {
         "n": int(j.shape[0]),

@@ -1,4 +1,5 @@
-"""Plausibility metrics for motion (generated or decoded), reusable by the evaluation.
+"""Plausibility metrics for motion (generated, decoded or real): the evaluation's physical
+numbers (``eval.physics``) and the corpus gallery (``data.synth.gallery``) measure with them.
 
 All functions take world joint positions ``joints (N, T, 24, 3)`` (metres, z up,
 30 fps, floor at ``floor`` metres) or SMPL axis-angle ``poses (N, T, 24, 3)`` and
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import skeleton
+from .. import skeleton
 
 FPS = skeleton.FPS
 J = skeleton.JOINT_INDEX
