@@ -36,17 +36,20 @@ def find_chromium() -> str | None:
 
 def capture(page: str | os.PathLike, frame: int | None = None, png: str | os.PathLike | None = None,
             size: tuple[int, int] = (1280, 720), budget_ms: int = BUDGET_MS,
-            timeout: float = 120.0) -> dict:
+            timeout: float = 120.0, view: tuple[float, float] | None = None) -> dict:
     """Open ``page`` (``?frame=N``: paused at frame N, set through the slider) in one
     headless Chromium run; write a ``size`` screenshot to ``png`` (atomically) when
     given, and return what the page wrote into ``#mclip-readback``: ``{"frame", "time",
     "motions": [{"name", "frame", "joints": 24 x [x, y, z]}]}``, the joint meshes' world
     positions read from the drawn scene, in z-up metres without the side-by-side offset.
+    ``view``: the camera's (azimuth, elevation) in degrees instead of the page's own.
     RuntimeError when there is no browser, it fails, or the page reports an error."""
     exe = find_chromium()
     if exe is None:
         raise RuntimeError("no Chromium found (apt-get install chromium, or set $MCLIP_CHROMIUM)")
-    url = Path(page).resolve().as_uri() + ("" if frame is None else f"?frame={int(frame)}")
+    params = ([] if frame is None else [f"frame={int(frame)}"]) + (
+        [] if view is None else [f"azimuth={float(view[0]):g}", f"elevation={float(view[1]):g}"])
+    url = Path(page).resolve().as_uri() + ("?" + "&".join(params) if params else "")
     with ExitStack() as stack:
         profile = stack.enter_context(tempfile.TemporaryDirectory(
             prefix="mclip-chromium-", ignore_cleanup_errors=True))

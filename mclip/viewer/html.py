@@ -20,7 +20,8 @@ For tests and scripts the page exposes ``window.mclipViewer`` (``setFrame(i)``,
 ``jointPositions(k)``: the joint meshes' world positions read back from the scene, in
 the file's z-up metres with the side-by-side offset removed, ``snapshot()``, ``play()``,
 ``pause()``...). ``view.html?frame=N`` opens paused at frame N (set through the slider's
-input event) and, once drawn, writes ``snapshot()`` as JSON into
+input event; without it the page plays at once); ``&azimuth=A&elevation=E`` (degrees)
+choose the first view. Once drawn, the page writes ``snapshot()`` as JSON into
 ``<pre id="mclip-readback" data-state="ready">``.
 """
 from __future__ import annotations
@@ -142,7 +143,7 @@ def _page_data(items, title: str) -> dict:
         "layout": {"min": lo.tolist(), "max": hi.tolist()},
         "camera": {"azimuth": AZIMUTH_DEG, "elevation": ELEVATION_DEG, "fov": FOV_DEG},
         "figure": {"joint": 0.03, "pelvis": 0.04, "bone": 0.022, "head": look.HEAD_RADIUS,
-                   "shadow": look.SHADOW_RADIUS, "path": 0.025},
+                   "shadow": look.SHADOW_RADIUS, "path": 0.035},
         "colors": {"left": _hex(look.LEFT), "right": _hex(look.RIGHT), "centre": _hex(look.CENTRE),
                    "leftDot": _hex(look.LEFT_DOT), "rightDot": _hex(look.RIGHT_DOT),
                    "head": _hex(look.HEAD_FILL), "shadow": _hex(look.SHADOW),
