@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # tiny_model, for the fallback checkpoint
 
-from mclip.atomic import atomic_write_json  # noqa: E402
+from _common import print_rows_and_write  # noqa: E402
 
 
 def pick_checkpoint(weights: str | None, workdir: Path, config: str | None = None
@@ -184,10 +184,7 @@ def main() -> None:
           f"{eng.config.enc_layers}+{eng.config.dec_layers} layers), device {args.device}, "
           f"{torch.get_num_threads()} threads, load average {load_before:.1f} on "
           f"{os.cpu_count()} cores; medians")
-    for name, value, unit in rows:
-        print(f"  {name:<45} {value:10.2f} {unit}")
-    atomic_write_json(results, Path(args.out))
-    print(f"wrote {args.out}")
+    print_rows_and_write(rows, results, args.out, name_width=45, value_width=10)
 
 
 if __name__ == "__main__":

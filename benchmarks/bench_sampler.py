@@ -23,8 +23,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import median_time
-from mclip.atomic import atomic_write_json
+from _common import median_time, print_rows_and_write
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,10 +95,7 @@ def main() -> None:
     }
     print(f"checkpoint: {kind}; {n} prompts a batch, {torch.get_num_threads()} thread(s), "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; medians of {runs}")
-    for name, value, unit in rows:
-        print(f"  {name:<42} {value:9.2f} {unit}")
-    atomic_write_json(results, Path(args.out))
-    print(f"wrote {args.out}")
+    print_rows_and_write(rows, results, args.out)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import sysconfig
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,35 +22,9 @@ from pathlib import Path
 from mclip.atomic import atomic_write_json
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # cli_commands, shared with tests/test_startup.py
 
-
-def console_script() -> str:
-    """The `mclip` script installed next to this python (no pyenv shim in between)."""
-    here = Path(sysconfig.get_path("scripts")) / "mclip"
-    if here.is_file():
-        return str(here)
-    found = shutil.which("mclip")
-    if found is None:
-        sys.exit("`mclip` is not installed: pip install -e .")
-    return found
-
-
-def command_paths() -> list[tuple[str, ...]]:
-    """Every command and group of the CLI, e.g. [("info",), ("data",), ("data", "synth")]."""
-    import typer.main
-
-    from mclip.cli import app
-
-    out: list[tuple[str, ...]] = []
-
-    def walk(cmd, path):
-        if path:
-            out.append(path)
-        for name, sub in (getattr(cmd, "commands", None) or {}).items():
-            walk(sub, path + (name,))
-
-    walk(typer.main.get_command(app), ())
-    return out
+from cli_commands import command_paths, console_script  # noqa: E402
 
 
 def time_process(argv: list[str], runs: int) -> dict:
@@ -75,6 +48,8 @@ def main() -> None:
     args = ap.parse_args()
 
     mclip = console_script()
+    if mclip is None:
+        sys.exit("`mclip` is not installed: pip install -e .")
     py = sys.executable
     rows = [
         ("python -c pass", [py, "-c", "pass"]),

@@ -4,12 +4,11 @@ installed console script works. Timings live in benchmarks/bench_startup.py, not
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
+import cli_commands
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,11 +20,7 @@ def run_python(code: str) -> subprocess.CompletedProcess:
 
 
 def console_script() -> str:
-    """The `mclip` script pip installed next to this python (else the one on PATH)."""
-    here = Path(sysconfig.get_path("scripts")) / "mclip"
-    if here.is_file():
-        return str(here)
-    found = shutil.which("mclip")
+    found = cli_commands.console_script()
     if found is None:
         pytest.fail("the `mclip` console script is not installed (pip install -e .)")
     return found
@@ -71,21 +66,12 @@ def test_every_command_help_without_torch():
     """Walk the Typer app and run `<command> --help` for each, in one fresh process."""
     code = r'''
 import contextlib, io, json, sys
-import typer.main
-from mclip.cli import app, main
-
-def walk(cmd, path=()):
-    subs = getattr(cmd, "commands", None)
-    if subs is None:
-        yield path
-        return
-    if path:
-        yield path  # a group has its own --help too
-    for name, sub in subs.items():
-        yield from walk(sub, path + (name,))
+sys.path.insert(0, "tests")
+from cli_commands import command_paths   # every command and group (a group has its own --help)
+from mclip.cli import main
 
 report = []
-for path in walk(typer.main.get_command(app)):
+for path in command_paths():
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         try:

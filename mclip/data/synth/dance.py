@@ -12,20 +12,34 @@ from .core import Ctx, Rig, arm_angles, euler, head_turn, spine_bend
 from .whole_body import plant_feet, standing
 
 
-def _beat(ctx: Ctx) -> np.ndarray:
-    """(B, T) beats since a random offset."""
-    return ctx.phase(1.8, 2.2)
+def _dancer(ctx: Ctx) -> tuple[Rig, np.ndarray, np.ndarray]:
+    """Every move's start: a standing rig, the (B, T) beats since a random offset, and
+    the style's amplitude."""
+    rig = standing(ctx)                   # draws first: the order of draws makes the corpus
+    return rig, ctx.phase(1.8, 2.2), ctx.amp
+
+
+def _bounce(b: np.ndarray) -> np.ndarray:
+    """(B, T) knee bounce: 0 on each beat, 1 half-way between beats."""
+    return 0.5 - 0.5 * np.cos(2 * np.pi * b)
+
+
+def _sway_hips(rig: Rig, b: np.ndarray, shift, dip: float, bob, pitch: float, roll: float,
+               yaw: float) -> np.ndarray:
+    """Weight from one foot to the other, one side per beat: the pelvis shifts ``shift``
+    m sideways and sits ``dip`` m lower plus ``bob`` m with each bounce; the trunk leans
+    ``pitch`` forward and rolls / yaws with the sway. Returns the (B, T) sway in [-1, 1]."""
+    sway = np.sin(np.pi * b)
+    rig.pelvis[..., 0] += shift * sway
+    rig.pelvis[..., 2] -= dip + bob * _bounce(b)
+    rig.lean[:] = euler(pitch + 0 * b, roll * sway, yaw * sway)
+    return sway
 
 
 def groove(ctx: Ctx) -> Rig:
     """Side-to-side weight shift, knees bouncing, bent arms swinging, head nodding."""
-    rig = standing(ctx)
-    b = _beat(ctx)
-    a = ctx.amp
-    sway = np.sin(np.pi * b)                         # one side per beat
-    rig.pelvis[..., 0] += 0.06 * a * sway
-    rig.pelvis[..., 2] -= 0.03 + 0.03 * a * (0.5 - 0.5 * np.cos(2 * np.pi * b))
-    rig.lean[:] = euler(0.05 + 0 * b, 0.15 * sway, -0.08 * sway)
+    rig, b, a = _dancer(ctx)
+    sway = _sway_hips(rig, b, shift=0.06 * a, dip=0.03, bob=0.03 * a, pitch=0.05, roll=0.15, yaw=-0.08)
     spine_bend(rig, z=0.12 * sway, y=-0.1 * sway)
     for side in (1, -1):
         arm_angles(rig, side, flex=0.5 + 0.35 * a * side * sway, abduct=0.3, elbow=1.3)
@@ -36,19 +50,14 @@ def groove(ctx: Ctx) -> Rig:
 
 def disco(ctx: Ctx) -> Rig:
     """The disco point: right hand up to the upper right, then down across to the left hip."""
-    rig = standing(ctx)
-    b = _beat(ctx)
-    a = ctx.amp
+    rig, b, a = _dancer(ctx)
     up = 0.5 - 0.5 * np.cos(np.pi * b)                 # 1 on odd beats
     hi = np.array([-0.45, 0.65, 0.15])
     lo = np.array([0.2, -0.35, 0.2])
     p = lo + (hi - lo) * up[..., None]
     hand_to(rig, -1, p)
     hand_to(rig, 1, np.broadcast_to(np.array([0.2, -0.33, 0.0]), p.shape), pole=np.array([1.0, 0.0, -0.5]))
-    sway = np.sin(np.pi * b)
-    rig.pelvis[..., 0] += 0.05 * a * sway
-    rig.pelvis[..., 2] -= 0.02 + 0.03 * (0.5 - 0.5 * np.cos(2 * np.pi * b))
-    rig.lean[:] = euler(0.0 * b, 0.2 * sway, -0.06 * sway)
+    _sway_hips(rig, b, shift=0.05 * a, dip=0.02, bob=0.03, pitch=0.0, roll=0.2, yaw=-0.06)
     spine_bend(rig, z=-0.1 * (up - 0.5))
     head_turn(rig, yaw=-0.5 * (up - 0.5), pitch=-0.3 * (up - 0.5))
     plant_feet(rig, width=ctx.u(0.08, 0.15), toe_out=0.2)
@@ -57,11 +66,9 @@ def disco(ctx: Ctx) -> Rig:
 
 def twist(ctx: Ctx) -> Rig:
     """The twist: hips swivel one way and the shoulders the other, knees bent."""
-    rig = standing(ctx)
-    b = _beat(ctx)
-    a = ctx.amp
+    rig, b, a = _dancer(ctx)
     tw = np.sin(np.pi * b)
-    rig.pelvis[..., 2] -= 0.08 + 0.04 * (0.5 - 0.5 * np.cos(2 * np.pi * b))
+    rig.pelvis[..., 2] -= 0.08 + 0.04 * _bounce(b)
     rig.lean[:] = euler(0.15 + 0 * b, 0.45 * a * tw)
     spine_bend(rig, y=-0.7 * a * tw, x=0.05)
     for side in (1, -1):
@@ -74,10 +81,8 @@ def twist(ctx: Ctx) -> Rig:
 
 def raise_roof(ctx: Ctx) -> Rig:
     """Both hands pump above the head on every beat, knees bouncing."""
-    rig = standing(ctx)
-    b = _beat(ctx)
-    a = ctx.amp
-    pump = 0.5 - 0.5 * np.cos(2 * np.pi * b)
+    rig, b, a = _dancer(ctx)
+    pump = _bounce(b)
     for side in (1, -1):
         p = stack3(side * 0.3 + 0 * pump, 0.3 + 0.35 * a * pump, 0.1 + 0 * pump)
         hand_to(rig, side, p, pole=np.array([side, -0.6, -0.2]))
