@@ -90,7 +90,7 @@ def cold_start(ckpt: Path, device: str, runs: int, workdir: Path) -> dict:
     for i in range(runs):
         out = workdir / f"cold{i}.npz"
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "mclip.cli", "text2motion", "a person walks forward",
+        subprocess.run([sys.executable, "-m", "mclip", "text2motion", "a person walks forward",
                         "-o", str(out), "--weights", str(ckpt), "--device", device],
                        check=True, env=env, capture_output=True)
         cli.append(time.perf_counter() - t)
