@@ -7,6 +7,8 @@ four sections and how they are measured.)
 - ``physics``: ground contact, flight, plausibility, per-family limb numbers;
 - ``metrics``: pure metric functions on tensors (MPJPE, geodesic error, top-k,
   R-precision, calibration, interpolation smoothness);
+- ``plausibility``: numpy plausibility metrics (foot skate, penetration, jerk, bone
+  lengths, joint limits), also used by the corpus gallery;
 - ``report``: the Rich table and the atomic JSON file.
 """
 from .config import SECTIONS, EvalConfig
