@@ -281,7 +281,7 @@ def _example_lines(text: str, prefix: str = "mclip ") -> list[str]:
 
 
 @pytest.mark.parametrize("command", ["text2motion", "interpolate", "edit", "classify", "encode",
-                                     "search", "export"])
+                                     "search", "export", "view"])
 def test_help_examples_are_valid_command_lines(command):
     import typer.main
 
