@@ -72,11 +72,12 @@ def wave(seconds: float = 3.5, waves_per_second: float = 1.6) -> Motion:
     R[:, J["left_shoulder"]] = rot("z", np.full(T, -75.0))
     R[:, J["left_elbow"]] = rot("y", np.full(T, -10.0))  # a slight, relaxed elbow bend
     # Right arm (rest: along body -x). Down: +75 about z. Waving: upper arm 20 degrees
-    # above horizontal and 25 degrees forward; the elbow bends the forearm up (~vertical)
-    # and the wave swings it +-25 degrees in the frontal plane.
+    # above horizontal and 25 degrees forward, turned outwards 90 degrees about its own
+    # axis so that the elbow, a hinge about +y as a person's is, bends the forearm up;
+    # the wave swings that bend +-25 degrees, side to side in the frontal plane.
     shoulder_z = 75.0 + (-20.0 - 75.0) * raise_w
-    R[:, J["right_shoulder"]] = rot("y", 25.0 * raise_w) @ rot("z", shoulder_z)
-    R[:, J["right_elbow"]] = rot("y", np.full(T, 10.0)) @ rot("z", -raise_w * (70.0 + 25.0 * swing))
+    R[:, J["right_shoulder"]] = rot("y", 25.0 * raise_w) @ rot("z", shoulder_z) @ rot("x", -90.0 * raise_w)
+    R[:, J["right_elbow"]] = rot("y", 10.0 + raise_w * (70.0 + 25.0 * swing))
     R[:, J["right_wrist"]] = rot("z", -12.0 * raise_w * np.sin(2 * np.pi * waves_per_second * (t - 0.5) - 0.6))
     # The torso answers a little: lean away from the raised arm, head follows the hand.
     R[:, J["spine3"]] = rot("z", 3.0 * raise_w)

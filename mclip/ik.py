@@ -1,22 +1,27 @@
 """Inverse kinematics: joint rotations (+ root translation) from joint positions.
 
 A ``.npy`` joints file ``(T, 24, 3)`` (metres, z-up, 30 fps) has no rotations, but the
-model reads rotations. ``fit_rotations`` recovers them in two steps:
+model reads rotations, and it reads the same motion with other rotations as another
+motion. ``fit_rotations`` recovers them in two steps:
 
-1. **Analytic start.** Walk the tree from the root. For each joint, choose its world
+1. **Analytic start.** A body of other size is first scaled to the rest skeleton
+   (``body_scale``). Walk the tree from the root. For each joint, choose its world
    rotation so that its rest bones point where the observed child joints are: with one
    child, the smallest rotation that swings the rest bone onto the observed bone; with
    several children (pelvis, spine3), the best rotation of all child bones at once
    (Kabsch / orthogonal Procrustes). The local rotation is the parent's world rotation
-   undone. For joints of the same proportions as ``skeleton.REST_JOINTS`` this already
+   undone. Positions leave each bone's twist about itself open; it is chosen as a body
+   moves: knees and elbows are hinges, which fixes the twist of the hip or shoulder
+   above them (``HINGES``); a foot does not roll (its left axis stays level); the head,
+   which has no child, turns on as the neck turns; every other twist is the least.
+   For joints of the same proportions as ``skeleton.REST_JOINTS`` this already
    reproduces the positions exactly.
 2. **Polish.** A short Adam optimisation of the 6D rotations and translation through
    ``skeleton.forward_kinematics`` lowers the position error when the joints come from a
-   body of other proportions, with a small pull towards the start (bone twist is not
-   seen in positions; the start has the least twist) and towards smooth motion.
+   body of other proportions, with a small pull towards the start and towards smooth
+   motion.
 
-Leaf joints (feet, head, hands) have no child to aim at: their local rotation stays
-the identity.
+Feet and hands, the other leaves, keep the identity.
 """
 from __future__ import annotations
 
@@ -27,10 +32,26 @@ import torch
 
 from . import skeleton
 from .errors import MclipError
-from .rotations import matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
+from .rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
 
 _CHILDREN = tuple(tuple(c for c in range(skeleton.NUM_JOINTS) if skeleton.PARENTS[c] == j)
                   for j in range(skeleton.NUM_JOINTS))
+
+# Knees and elbows are hinges (SMPL's body frame: +x = body left, y up, z forward): a
+# knee bends about x (positive: the shin goes back), an elbow about -y on the left and +y
+# on the right (positive: the forearm comes forward). The hinge fixes the twist of the
+# hip or shoulder above it, which positions alone leave open: it is the twist that puts
+# the knee's or elbow's bend in the plane of the limb.
+_J = skeleton.JOINT_INDEX
+HINGES = {  # upper joint -> (hinge joint, end joint, hinge axis in the hinge's frame)
+    _J["left_hip"]: (_J["left_knee"], _J["left_ankle"], (1.0, 0.0, 0.0)),
+    _J["right_hip"]: (_J["right_knee"], _J["right_ankle"], (1.0, 0.0, 0.0)),
+    _J["left_shoulder"]: (_J["left_elbow"], _J["left_wrist"], (0.0, -1.0, 0.0)),
+    _J["right_shoulder"]: (_J["right_elbow"], _J["right_wrist"], (0.0, 1.0, 0.0)),
+}
+PLANE_SEEN = 0.05   # sine of the bend (3 degrees) from which a limb's plane is trusted
+_ANKLES = (_J["left_ankle"], _J["right_ankle"])
+_NECK, _HEAD = _J["neck"], _J["head"]
 
 
 @dataclass
@@ -84,25 +105,110 @@ def _kabsch(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
     return Vt.transpose(-1, -2) @ D @ U.transpose(-1, -2)
 
 
+def _solve_cos_sin(B: torch.Tensor, C: torch.Tensor, want: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both roots x of B cos x + C sin x = want, (...,) each: (phi + a, phi - a).
+
+    Where |want| exceeds sqrt(B^2 + C^2) both are the nearest x (the extremum).
+    """
+    rho = torch.sqrt(B * B + C * C).clamp(min=1e-9)
+    phi, a = torch.atan2(C, B), torch.acos((want / rho).clamp(-1.0, 1.0))
+    return phi + a, phi - a
+
+
+def hinge_bend(upper: torch.Tensor, lower: torch.Tensor, axis: torch.Tensor,
+               cos_angle: torch.Tensor) -> torch.Tensor:
+    """Bend of a hinge that makes the angle between a limb's two bones the observed one.
+
+    upper, lower: (3,) rest bones (upper joint -> hinge, hinge -> end), the lower one in
+    the hinge's frame; axis: (3,) unit hinge axis; cos_angle: (...,) observed cosine of
+    the angle between the two bones (directions only, so a body of other proportions
+    bends as much). returns (...,) radians, the larger of the two solutions (a knee or an
+    elbow bends one way).
+
+    upper . R(axis, b) lower = A + B cos b + C sin b, with lower split along the axis (A)
+    and across it (B, C).
+    """
+    along = (lower @ axis) * axis
+    across = lower - along
+    A = upper @ along
+    B = upper @ across
+    C = upper @ torch.linalg.cross(axis, across)
+    want = cos_angle * torch.linalg.vector_norm(upper) * torch.linalg.vector_norm(lower) - A
+    return _solve_cos_sin(B, C, want)[0]
+
+
+def level_twist(G: torch.Tensor, bone: torch.Tensor) -> torch.Tensor:
+    """Turn world rotations about their bone so that the body's left axis lies level.
+
+    G: (T, 3, 3) world rotations of a foot (ankle joint) that already point its rest bone
+    along ``bone`` (T, 3), world z-up. A foot's roll is not seen in two points; feet
+    seldom roll (on the floor or in the air), so the twist is the smallest one that makes
+    ``G @ x`` (the foot's left) horizontal. returns (T, 3, 3).
+    """
+    b = torch.nn.functional.normalize(bone, dim=-1)
+    w = G[..., :, 0]                                          # the foot's left axis, world
+    along = (w * b).sum(-1, keepdim=True) * b
+    # z of R(b, psi) w = along_z + cos(psi) (w - along)_z + sin(psi) (b x w)_z = 0
+    roots = _solve_cos_sin((w - along)[..., 2], torch.linalg.cross(b, w)[..., 2], -along[..., 2])
+    psi = torch.where(roots[0].abs() < roots[1].abs(), roots[0], roots[1])
+    psi = torch.remainder(psi + torch.pi, 2 * torch.pi) - torch.pi
+    return axis_angle_to_matrix(b * psi[..., None]) @ G
+
+
+
+def _hinged(upper_joint: int, joints: torch.Tensor, start: torch.Tensor
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """World rotation of a hip or shoulder whose limb bends at a hinge, and the bend.
+
+    start: (T, 3, 3) the least-twisted rotation that points the upper bone where it is
+    seen. The bend follows from the angle between the observed bones (``hinge_bend``);
+    the start is then twisted about the upper bone until the bent lower bone lies in the
+    plane of the observed one. A limb too straight to show a plane keeps the start.
+    returns ((T, 3, 3) world rotation, (T, 3, 3) the hinge's local rotation).
+    """
+    mid, end, axis = HINGES[upper_joint]
+    off = skeleton.rest_offsets().to(joints.dtype)
+    axis = torch.tensor(axis, dtype=joints.dtype)
+    unit = lambda v: torch.nn.functional.normalize(v, dim=-1, eps=1e-9)  # noqa: E731
+    v1 = unit(joints[:, mid] - joints[:, upper_joint])                 # (T, 3)
+    v2 = unit(joints[:, end] - joints[:, mid])
+    bend = axis_angle_to_matrix(axis * hinge_bend(off[mid], off[end], axis, (v1 * v2).sum(-1))[:, None])
+    u2 = (start @ (bend @ unit(off[end]))[..., None])[..., 0]
+    p = u2 - (u2 * v1).sum(-1, keepdim=True) * v1                      # across the upper bone
+    q = v2 - (v2 * v1).sum(-1, keepdim=True) * v1
+    psi = torch.atan2((torch.linalg.cross(p, q) * v1).sum(-1), (p * q).sum(-1))
+    seen = (torch.minimum(p.norm(dim=-1), q.norm(dim=-1)) / PLANE_SEEN).clamp(max=1.0)
+    return axis_angle_to_matrix(v1 * (seen * psi)[:, None]) @ start, bend
+
+
 def analytic_rotations(joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """joints (T, 24, 3) world metres -> (rotmats (T, 24, 3, 3) local, trans (T, 3))."""
     T = joints.shape[0]
     off = skeleton.rest_offsets().to(joints.dtype)       # (24, 3) rest bone vectors
     glob = [None] * skeleton.NUM_JOINTS
     local = torch.eye(3, dtype=joints.dtype).repeat(T, skeleton.NUM_JOINTS, 1, 1)
+    bent = {}   # knee or elbow -> its hinge rotation, which its swing then only corrects
     for j in range(skeleton.NUM_JOINTS):
         p = skeleton.PARENTS[j]
         parent_glob = glob[p] if p >= 0 else torch.eye(3, dtype=joints.dtype).expand(T, 3, 3)
         kids = _CHILDREN[j]
         if not kids:
-            glob[j] = parent_glob
+            if j == _HEAD:   # unseen: the head turns on as the neck turns
+                local[:, j] = local[:, _NECK]
+            glob[j] = parent_glob @ local[:, j]
             continue
         observed = joints[:, list(kids)] - joints[:, j:j + 1]          # (T, K, 3)
         rest = off[list(kids)].expand(T, len(kids), 3)                  # (T, K, 3)
         if len(kids) == 1:
             # Swing the parent-predicted bone onto the observed one.
-            predicted = (parent_glob @ rest[:, 0, :, None])[..., 0]
-            G = _swing(predicted, observed[:, 0]) @ parent_glob
+            base = parent_glob @ bent[j] if j in bent else parent_glob
+            predicted = (base @ rest[:, 0, :, None])[..., 0]
+            G = _swing(predicted, observed[:, 0]) @ base
+            if j in HINGES:
+                G, bent[HINGES[j][0]] = _hinged(j, joints, G)
+            elif j in _ANKLES:
+                G = level_twist(G, observed[:, 0])
         else:
             G = _kabsch(rest, observed)
         glob[j] = G
@@ -111,13 +217,28 @@ def analytic_rotations(joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
     return local, trans
 
 
+
+def body_scale(joints: torch.Tensor) -> float:
+    """How much larger than ``skeleton.REST_JOINTS`` a body is: (T, 24, 3) -> float.
+
+    The median over frames of the summed bone lengths over the rest ones; 1.0 where it is
+    within 0.1 % (the same skeleton, up to float error).
+    """
+    parents = torch.tensor(skeleton.PARENTS[1:])
+    bones = torch.linalg.vector_norm(joints[:, 1:] - joints[:, parents], dim=-1).sum(-1)
+    rest = float(torch.linalg.vector_norm(skeleton.rest_offsets()[1:], dim=-1).sum())
+    s = float(bones.median()) / rest
+    return 1.0 if abs(s - 1.0) < 1e-3 else s
+
+
 def fit_rotations(joints: np.ndarray, cfg: IKConfig | None = None, source: str = "joints"
                   ) -> tuple[np.ndarray, np.ndarray, float]:
     """Fit SMPL rotations to joint positions.
 
-    joints: (T, 24, 3) float, metres, z-up world.
-    returns: (poses (T, 24, 3) axis-angle float32, trans (T, 3) float32,
-              mean joint error in metres after fitting).
+    joints: (T, 24, 3) float, metres, z-up world, floor at z = 0.
+    returns: (poses (T, 24, 3) axis-angle float32, trans (T, 3) float32 of the rest
+              skeleton (a body of other size is retargeted: see ``body_scale``), mean
+              joint error in metres of the fit, scaled back to the input's size).
     """
     cfg = cfg or IKConfig()
     J = np.asarray(joints, dtype=np.float32)
@@ -125,7 +246,10 @@ def fit_rotations(joints: np.ndarray, cfg: IKConfig | None = None, source: str =
         raise MclipError(f"{source}: joints must be (T, 24, 3), got {J.shape}")
     if not np.isfinite(J).all():
         raise MclipError(f"{source}: joints contain NaN or inf")
-    target = torch.from_numpy(J)
+    # A body of other size is retargeted to the rest skeleton: the same rotations, the
+    # path scaled with it about the floor's origin so that planted feet stay planted.
+    scale = body_scale(torch.from_numpy(J))
+    target = torch.from_numpy(J / scale)
     with torch.no_grad():
         R0, t0 = analytic_rotations(target)
     d6_start = matrix_to_rot6d(R0)
@@ -153,4 +277,4 @@ def fit_rotations(joints: np.ndarray, cfg: IKConfig | None = None, source: str =
         if float(err.mean()) > start_err:          # never return worse than the start
             R, tr, err = R0, t0, torch.full_like(err, start_err)
         poses = matrix_to_axis_angle(R).numpy().astype(np.float32)
-        return poses, tr.detach().numpy().astype(np.float32), float(err.mean())
+        return poses, tr.detach().numpy().astype(np.float32), float(err.mean()) * scale
