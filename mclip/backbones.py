@@ -317,7 +317,8 @@ def load_backbone(name: str = "minilm", device: str | torch.device = "cpu", **kw
 # ----------------------------------------------------------------------------- cache
 
 
-def _text_key(text: str) -> str:
+def text_key(text: str) -> str:
+    """The key of a text in an embedding cache (sha1 of its UTF-8 bytes)."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
@@ -335,7 +336,7 @@ class TextEmbeddingCache:
     def __init__(self, cache_dir: str | Path, backbone: Backbone, autosave: bool = True):
         self.dir = Path(cache_dir)
         self.backbone = backbone
-        self.path = self.dir / f"text-{_text_key(backbone.identity)[:16]}.npz"
+        self.path = self.dir / f"text-{text_key(backbone.identity)[:16]}.npz"
         self._rows: dict[str, int] = {}
         self._emb = np.zeros((0, backbone.dim), np.float32)  # rows >= len(self._rows) are spare
         self.autosave = autosave
@@ -372,12 +373,12 @@ class TextEmbeddingCache:
         return len(self._rows)
 
     def __contains__(self, text: str) -> bool:
-        return _text_key(text) in self._rows
+        return text_key(text) in self._rows
 
     def get(self, texts: Sequence[str]) -> torch.Tensor:
         """list of N strings -> (N, D) float32 unit vectors; only unseen texts are encoded."""
         texts = list(texts)
-        keys = [_text_key(t) for t in texts]
+        keys = [text_key(t) for t in texts]
         missing: dict[str, str] = {}
         for k, t in zip(keys, texts):
             if k not in self._rows and k not in missing:

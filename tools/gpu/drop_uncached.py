@@ -7,7 +7,7 @@ import numpy as np
 
 from corpus import digest, texts_of
 from mclip.data.dataset import read_manifest
-from mclip.backbones import _text_key
+from mclip.backbones import text_key
 
 root = Path(sys.argv[1])
 carried = np.load(Path(__file__).parent / "texts.npz")
@@ -17,7 +17,7 @@ print("corpus digest", "matches" if d == str(carried["digest"]) else "DIFFERS", 
 keys = set(str(k) for k in carried["keys"])
 moved = 0
 for r in recs:
-    if r["split"] in ("train", "val") and not all(_text_key(s) in keys for s in texts_of(r)):
+    if r["split"] in ("train", "val") and not all(text_key(s) in keys for s in texts_of(r)):
         r["split"], moved = "uncached", moved + 1
 tmp = root / "manifest.tmp"
 tmp.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "_line"}) + "\n" for r in recs))

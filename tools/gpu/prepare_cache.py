@@ -12,12 +12,12 @@ import numpy as np
 
 from corpus import digest, texts_of
 from mclip.data.dataset import read_manifest
-from mclip.backbones import TextEmbeddingCache, _text_key, load_backbone
+from mclip.backbones import TextEmbeddingCache, text_key, load_backbone
 
 corpus, out = sys.argv[1:3]
 cache_dir = sys.argv[3] if len(sys.argv) > 3 else str(Path(corpus).parent / "cache" / "text")
 recs = read_manifest(corpus)
-texts = {_text_key(s): s for r in recs if r["split"] in ("train", "val") for s in texts_of(r)}
+texts = {text_key(s): s for r in recs if r["split"] in ("train", "val") for s in texts_of(r)}
 backbone = load_backbone("minilm")
 emb = TextEmbeddingCache(cache_dir, backbone).get(list(texts.values())).numpy().astype(np.float16)
 np.savez_compressed(out, keys=np.array(list(texts), dtype="U40"), emb=emb,
