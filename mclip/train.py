@@ -38,10 +38,8 @@ from .losses import LossWeights, motionclip_loss
 from .model import ModelConfig, MotionCLIP, load_model_config
 
 
-from .distributed import (Dist, StopFlag, barrier, dist_from_env, pick_device,  # noqa: F401
-                          stop_requested, threading_main)
-from .train_config import (RECIPE_DIR, RESUME_MAY_CHANGE, SETTING_RANGES, TrainConfig,  # noqa: F401
-                           load_train_config, read_settings_file, recipe_path, resumed_config)
+from .distributed import Dist, barrier, dist_from_env, pick_device
+from .train_config import TrainConfig, resumed_config
 
 
 # ------------------------------------------------------------------ data (both stages)

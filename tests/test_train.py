@@ -21,7 +21,9 @@ from mclip.data.dataset import write_dataset
 from mclip.errors import MclipError
 from mclip.model import ModelConfig, MotionCLIP
 from mclip.loop import epoch_batches
-from mclip.train import TrainConfig, Dist, load_train_config, train
+from mclip.distributed import Dist
+from mclip.train import TrainConfig, train
+from mclip.train_config import load_train_config
 
 torch.set_num_threads(1)
 
@@ -524,7 +526,7 @@ def test_a_malformed_checkpoint_is_one_line_and_exit_2_at_the_cli(saved, tmp_pat
 
 
 def test_shipped_recipes_are_valid_settings(capsys):
-    from mclip.train import RECIPE_DIR, recipe_path
+    from mclip.train_config import RECIPE_DIR, recipe_path
 
     names = sorted(p.stem for p in RECIPE_DIR.glob("*.toml"))
     assert names, "no recipes shipped"
