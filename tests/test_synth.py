@@ -314,20 +314,20 @@ def test_cli_synth(tmp_path, capsys):
 
 
 def test_mirror_and_place_match_rigid_transforms_of_the_joints():
-    """core.mirror / core.place on (poses, trans) == reflecting / turning FK joints (scipy)."""
+    """output.mirror / output.place on (poses, trans) == reflecting / turning FK joints (scipy)."""
     from scipy.spatial.transform import Rotation
 
-    from mclip.data.synth import core
+    from mclip.data.synth import output
 
     poses, trans, j, _ = clips("wave_right", n=3, style="happy")
-    pm, tm = core.mirror(poses, trans)
+    pm, tm = output.mirror(poses, trans)
     jm = fk(pm, tm)
     ref = j[:, :, list(skeleton.MIRROR)].copy()
     ref[..., 0] *= -1
     np.testing.assert_allclose(jm, ref, atol=2e-5)
     yaw = np.array([0.7, -2.0, 3.0])
     xy = np.array([[1.0, 2.0], [-3.0, 0.5], [0.0, 0.0]])
-    pp, tp = core.place(poses, trans, yaw, xy)
+    pp, tp = output.place(poses, trans, yaw, xy)
     jp = fk(pp, tp)
     for b in range(3):
         R = Rotation.from_euler("z", yaw[b]).as_matrix()

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import (FPS, OFF, Ctx, Rig, arm_angles, arm_ik, bump, head_turn, ry, rz, smoothstep,
-                   side_name)
+from .axes import ry, rz
+from .context import Ctx
+from .limbs import arm_ik
+from .poses import arm_angles, head_turn
+from .rig import FPS, OFF, Rig, side_name
+from .timing import bump, smoothstep
 
 SHOULDER_CENTRE = {s: OFF[side_name(s, "collar")] + OFF[side_name(s, "shoulder")] for s in (1, -1)}
 

@@ -17,8 +17,11 @@ import numpy as np
 
 from ... import skeleton
 from . import arms, dance, locomotion as loco, sport, whole_body as wb
-from .core import (Ctx, Rig, finalize, ground, mirror, place)
+from .contact import ground
+from .context import Ctx
 from .language import PHRASES, describe
+from .output import finalize, mirror, place
+from .rig import Rig
 from .styles import SIZES, SPEEDS, STYLES, apply_posture, make_ctx
 
 VERSION = "1.0"

@@ -8,7 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from .arms import hand_to, stack3
-from .core import Ctx, Rig, arm_angles, euler, head_turn, spine_bend
+from .axes import euler
+from .context import Ctx
+from .poses import arm_angles, head_turn, spine_bend
+from .rig import Rig
 from .whole_body import plant_feet, standing
 
 

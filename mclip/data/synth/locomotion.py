@@ -14,10 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import (FPS, J, OFF, REST, Ctx, Rig, aim, ankle_from_ground, arm_angles, arm_ik,
-                   batched_interp, chain_global, bump, cumulative_phase, foot_rotation, head_turn,
-                   leg_ik, rotate, rx, side_name, smooth_below, smooth_noise, smootherstep,
-                   smoothstep, spine_bend, STANDING_PELVIS_Z, euler)
+from ...rotations_np import rotate
+from .axes import aim, euler, rx
+from .contact import ankle_from_ground, foot_rotation
+from .context import Ctx
+from .limbs import arm_ik, leg_ik
+from .poses import arm_angles, head_turn, spine_bend
+from .rig import FPS, J, OFF, REST, STANDING_PELVIS_Z, Rig, chain_global, side_name
+from .timing import (batched_interp, bump, cumulative_phase, smooth_below, smooth_noise,
+                     smootherstep, smoothstep)
 
 LEG_REACH = float(np.linalg.norm(OFF[J["left_knee"]]) + np.linalg.norm(OFF[J["left_ankle"]]))
 

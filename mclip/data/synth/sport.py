@@ -9,8 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from .arms import blend_to, envelope, hand_to, stack3
-from .core import (J, Ctx, Rig, arm_angles, bump, euler, head_turn, rx, ry, smooth_noise,
-                   smootherstep, smoothstep, spine_bend)
+from .axes import euler, rx, ry
+from .context import Ctx
+from .poses import arm_angles, head_turn, spine_bend
+from .rig import J, Rig
+from .timing import bump, smooth_noise, smootherstep, smoothstep
 from .whole_body import plant_feet, standing
 
 
@@ -103,7 +106,7 @@ def golf_swing(ctx: Ctx, rig: Rig, side: int = -1) -> None:
     """Both hands together on a tilted circle in front of the body (world frame: the ball
     is on the floor): address, backswing up over the right shoulder (side = -1),
     downswing through the ball and follow-through over the left shoulder."""
-    from .core import arm_ik
+    from .limbs import arm_ik
 
     s = ctx.one_shot(1.4, 2.0, ease=lambda x: np.clip(x, 0, 1))
     back = smoothstep(s / 0.5)
@@ -180,7 +183,9 @@ def _kick(ctx: Ctx, kind: str, height=(-0.15, 0.45), crouch: float = 0.0) -> Rig
     (forwards, or sideways for a side kick) and back, so it never dips into the floor.
     """
     from ...rotations_np import axis_angle_to_matrix, matrix_to_axis_angle, rotate
-    from .core import OFF, ankle_from_ground, foot_rotation, foot_spot, leg_ik
+    from .contact import ankle_from_ground, foot_rotation, foot_spot
+    from .limbs import leg_ik
+    from .rig import OFF
 
     rig = standing(ctx)
     s = ctx.one_shot(0.9, 1.3, ease=lambda x: np.clip(x, 0, 1))

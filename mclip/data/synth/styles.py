@@ -1,7 +1,7 @@
 """Styles and modifiers layered over any action.
 
 A style has two halves:
-- *dynamics* that the actions read from the :class:`~.core.Ctx` (tempo, amplitude,
+- *dynamics* that the actions read from the :class:`~.context.Ctx` (tempo, amplitude,
   crouch, bounce, sway, path wander, foot clearance, arm swing, stride, lean);
 - a *posture* layer applied to the finished rig (:func:`apply_posture`): trunk bend,
   chest out, head pitch, shoulders raised/forward, tremor and body sway.
@@ -13,7 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import Ctx, Rig, head_turn, rx, ry, rz, smooth_noise, spine_bend
+from .axes import rx, ry, rz
+from .context import Ctx
+from .poses import head_turn, spine_bend
+from .rig import Rig
+from .timing import smooth_noise
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import (FPS, J, STANDING_PELVIS_Z, Ctx, Rig, ankle_from_ground, arm_angles, bump, euler,
-                   foot_rotation, foot_spot, head_turn, leg_ik, rx, rz, smooth_noise, smootherstep,
-                   smoothstep, spine_bend)
+from .axes import euler, rx, rz
+from .contact import ankle_from_ground, foot_rotation, foot_spot
+from .context import Ctx
+from .limbs import leg_ik
 from .locomotion import gait_rig, run_gait, walk_gait
+from .poses import arm_angles, head_turn, spine_bend
+from .rig import FPS, J, STANDING_PELVIS_Z, Rig
+from .timing import bump, smooth_noise, smootherstep, smoothstep
 
 G = 9.81
 

@@ -26,8 +26,8 @@ from ...atomic import atomic_path, atomic_write_text, remove_stale_temps
 from ...errors import MclipError
 from . import compose
 from .compose import ACTIONS, BLOCK, generate_block, shown
-from .core import FPS
 from .language import PHRASES, STYLE_WORDS, heldout_phrasings, phrasing_count
+from .rig import FPS
 from .styles import SIZES, SPEEDS, STYLES
 
 VAL_P = 0.05                  # share of clips (of non-held-out phrasings) in "val"
