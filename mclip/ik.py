@@ -5,7 +5,8 @@ model reads rotations, and it reads the same motion with other rotations as anot
 motion. ``fit_rotations`` recovers them in two steps:
 
 1. **Analytic start.** A body of other size is first scaled to the rest skeleton
-   (``body_scale``). Walk the tree from the root. For each joint, choose its world
+   (``body_scale``), and noisy joints are smoothed in time by as much as their bones
+   change length (``position_noise``). Walk the tree from the root. For each joint, choose its world
    rotation so that its rest bones point where the observed child joints are: with one
    child, the smallest rotation that swings the rest bone onto the observed bone; with
    several children (pelvis, spine3), the best rotation of all child bones at once
@@ -25,6 +26,7 @@ Feet and hands, the other leaves, keep the identity.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,6 +65,9 @@ class IKConfig:
     prior_weight: float = 1e-3   # pull of each 6D rotation towards the analytic start
     smooth_weight: float = 1e-2  # frame-to-frame change of the 6D rotations
     tolerance: float = 2e-3      # metres: a start this close is kept as it is
+    noise_floor: float = 1e-3    # metres of position noise below which nothing is smoothed
+    smooth_per_mm: float = 0.3   # Gaussian sigma in frames (30 fps) per mm of noise ...
+    smooth_max: float = 2.5      # ... up to this (5 mm: 1.5 frames, cut-off about 3 Hz)
 
 
 def _swing(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -231,6 +236,31 @@ def body_scale(joints: torch.Tensor) -> float:
     return 1.0 if abs(s - 1.0) < 1e-3 else s
 
 
+def position_noise(joints: torch.Tensor) -> float:
+    """Metres of noise on joint positions, per axis: (T, 24, 3) -> float.
+
+    Bones keep their length, so a length's change over time is noise: the median over
+    bones of each length's standard deviation over frames, over sqrt(2) (both ends move).
+    0 for joints made by forward kinematics, whatever the body's proportions.
+    """
+    if joints.shape[0] < 3:
+        return 0.0
+    parents = torch.tensor(skeleton.PARENTS[1:])
+    lengths = torch.linalg.vector_norm(joints[:, 1:] - joints[:, parents], dim=-1)   # (T, 23)
+    return float(lengths.std(0).median()) / math.sqrt(2)
+
+
+def smooth_in_time(joints: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian low-pass of (T, 24, 3) positions over frames (sigma in frames; the ends
+    repeat the first and last frame)."""
+    r = max(1, math.ceil(3 * sigma))
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=joints.dtype) / sigma) ** 2)
+    x = joints.reshape(joints.shape[0], -1).T[:, None]                          # (72, 1, T)
+    x = torch.nn.functional.pad(x, (r, r), mode="replicate")
+    y = torch.nn.functional.conv1d(x, (k / k.sum())[None, None])
+    return y[:, 0].T.reshape(joints.shape)
+
+
 def fit_rotations(joints: np.ndarray, cfg: IKConfig | None = None, source: str = "joints"
                   ) -> tuple[np.ndarray, np.ndarray, float]:
     """Fit SMPL rotations to joint positions.
@@ -238,7 +268,8 @@ def fit_rotations(joints: np.ndarray, cfg: IKConfig | None = None, source: str =
     joints: (T, 24, 3) float, metres, z-up world, floor at z = 0.
     returns: (poses (T, 24, 3) axis-angle float32, trans (T, 3) float32 of the rest
               skeleton (a body of other size is retargeted: see ``body_scale``), mean
-              joint error in metres of the fit, scaled back to the input's size).
+              joint error in metres of the fit against the joints given (noisy joints
+              are smoothed first: ``position_noise``), scaled back to the input's size).
     """
     cfg = cfg or IKConfig()
     J = np.asarray(joints, dtype=np.float32)
@@ -249,7 +280,13 @@ def fit_rotations(joints: np.ndarray, cfg: IKConfig | None = None, source: str =
     # A body of other size is retargeted to the rest skeleton: the same rotations, the
     # path scaled with it about the floor's origin so that planted feet stay planted.
     scale = body_scale(torch.from_numpy(J))
-    target = torch.from_numpy(J / scale)
+    given = torch.from_numpy(J / scale)
+    # The encoder reads small turns of a joint as another motion, so noisy positions
+    # (measured by their bones' jitter) are smoothed first, by as much as they are noisy.
+    noise = position_noise(given)
+    target = given
+    if noise > cfg.noise_floor:
+        target = smooth_in_time(given, min(cfg.smooth_max, cfg.smooth_per_mm * noise * 1000))
     with torch.no_grad():
         R0, t0 = analytic_rotations(target)
     d6_start = matrix_to_rot6d(R0)
@@ -275,6 +312,7 @@ def fit_rotations(joints: np.ndarray, cfg: IKConfig | None = None, source: str =
         R = rot6d_to_matrix(d6)
         err = torch.linalg.vector_norm(skeleton.forward_kinematics(R, tr) - target, dim=-1)
         if float(err.mean()) > start_err:          # never return worse than the start
-            R, tr, err = R0, t0, torch.full_like(err, start_err)
+            R, tr = R0, t0
+        err = torch.linalg.vector_norm(skeleton.forward_kinematics(R, tr) - given, dim=-1)
         poses = matrix_to_axis_angle(R).numpy().astype(np.float32)
         return poses, tr.detach().numpy().astype(np.float32), float(err.mean()) * scale

@@ -13,7 +13,7 @@ import torch
 
 from mclip import Engine, Motion, load_motion, skeleton
 from mclip.errors import MclipError
-from mclip.ik import HINGES, fit_rotations, hinge_bend
+from mclip.ik import HINGES, IKConfig, fit_rotations, hinge_bend, position_noise, smooth_in_time
 from mclip.motion_io import save_joints, save_motion
 from mclip.rotations import axis_angle_to_matrix, geodesic_angle
 
@@ -124,6 +124,24 @@ def test_a_larger_body_is_retargeted_to_the_same_rotations():
     assert err2 < 0.05
 
 
+def test_noise_is_measured_by_the_bones_jitter_and_smoothed_away():
+    from mclip.data.synth import generate
+
+    poses, trans, _ = generate(1, 2, frames=90, actions=["walk"])
+    clean = torch.from_numpy(skeleton.joints_from_axis_angle(poses[0], trans[0]))
+    assert position_noise(clean) < 1e-6                       # FK joints: bones are rigid
+    noisy = clean + 0.005 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0),
+                                        dtype=clean.dtype)
+    assert position_noise(noisy) == pytest.approx(0.005, rel=0.15)
+    smooth = smooth_in_time(noisy, 1.5)
+    assert (smooth - clean).norm(dim=-1).mean() < 0.6 * (noisy - clean).norm(dim=-1).mean()
+    ramp = torch.linspace(0, 1, 30, dtype=torch.float64)[:, None, None].expand(30, 24, 3)
+    torch.testing.assert_close(smooth_in_time(ramp, 1.5)[5:-5], ramp[5:-5])   # keeps a line
+    # Exact joints are not touched: the fit is as exact as without the smoothing.
+    _, _, err = fit_rotations(clean.numpy())
+    assert err < 1e-4
+
+
 @pytest.fixture(scope="module")
 def shipped():
     return Engine(weights=str(ROOT / "weights" / "mclip-default.pt"))
@@ -150,3 +168,18 @@ def test_a_joints_file_reads_as_its_smpl_source(shipped, tmp_path):
         top = [shipped.classify(x, "babel60", top_k=1).top[0].label
                for x in (src, tmp_path / f"{src.stem}.npy")]
         assert top[0] == top[1], (src.name, top)
+
+
+def test_noisy_joints_read_closer_to_their_source_when_smoothed(shipped):
+    from mclip.data.synth import generate
+
+    poses, trans, _ = generate(12, 23, frames=60)
+    g = np.random.default_rng(0)
+    cos = {"smoothed": [], "as given": []}
+    for p, t in zip(poses, trans):
+        m = Motion(p.astype(np.float32), t.astype(np.float32))
+        noisy = m.joints() + g.normal(0, 0.005, (60, 24, 3)).astype(np.float32)
+        for key, cfg in (("smoothed", None), ("as given", IKConfig(noise_floor=1.0))):
+            fitted, tr, _ = fit_rotations(noisy, cfg)
+            cos[key].append(float(shipped.motion_latent(m) @ shipped.motion_latent(Motion(fitted, tr))))
+    assert np.mean(cos["smoothed"]) > np.mean(cos["as given"]) + 0.1, cos
