@@ -212,10 +212,9 @@ class Engine:
             return item if abs(item.fps - FPS) < 1e-6 else resample(item, FPS)
         p = Path(item)
         if p.suffix.lower() == ".npy":
-            from .ik import fit_rotations
+            from .ik import fit_motion
 
-            poses, trans, _err = fit_rotations(load_joints(p), source=str(p))
-            return Motion(poses, trans, FPS)
+            return fit_motion(load_joints(p), source=str(p))[0]
         return load_motion(p)
 
     def _windows(self, motion: Motion):

@@ -316,3 +316,14 @@ def fit_rotations(joints: np.ndarray, cfg: IKConfig | None = None, source: str =
         err = torch.linalg.vector_norm(skeleton.forward_kinematics(R, tr) - given, dim=-1)
         poses = matrix_to_axis_angle(R).numpy().astype(np.float32)
         return poses, tr.detach().numpy().astype(np.float32), float(err.mean()) * scale
+
+
+def fit_motion(joints: np.ndarray, source: str = "joints"):
+    """A ``Motion`` (30 fps) of joints (T, 24, 3): ``fit_rotations``'s rotations and path.
+
+    returns (Motion, mean joint error in metres).
+    """
+    from .motion_io import Motion
+
+    poses, trans, err = fit_rotations(joints, source=source)
+    return Motion(poses, trans, skeleton.FPS), err

@@ -457,22 +457,27 @@ def save_motion(motion: Motion, path: str | os.PathLike, bvh_units: str = "cm") 
 def convert(src: str | os.PathLike, dst: str | os.PathLike, bvh_units: str = "cm") -> dict:
     """Convert between .npz, .npy (joints) and .bvh; returns a small summary dict.
 
-    .npy -> .npz/.bvh is refused: joint positions carry no joint rotations.
+    .npy -> .npz/.bvh fits the rotations (``ik.fit_motion``; the summary's ``fit_error_m``
+    is the mean joint error of the fit).
     """
     out_ext = _out_ext(dst)
     p, in_ext = _check_input(src)
-    if in_ext == ".npy":
-        if out_ext != ".npy":
-            raise MclipError(f"{p}: joint positions (.npy) hold no joint rotations, so they "
-                             f"cannot be converted to {out_ext}; convert from an .npz or .bvh motion")
+    summary = {"input": str(src), "output": str(dst)}
+    if in_ext == ".npy" and out_ext == ".npy":
         joints = _read_npy_joints(p)
         save_joints(joints, dst)
         frames = joints.shape[0]
     else:
-        motion = load_motion(p)
+        if in_ext == ".npy":
+            from .ik import fit_motion
+
+            motion, err = fit_motion(_read_npy_joints(p), source=str(p))
+            summary["fit_error_m"] = round(err, 6)
+        else:
+            motion = load_motion(p)
         save_motion(motion, dst, bvh_units)
         frames = motion.num_frames
-    return {"input": str(src), "output": str(dst), "frames": int(frames), "fps": FPS}
+    return {**summary, "frames": int(frames), "fps": FPS}
 
 
 # ----------------------------------------------------------------- summary

@@ -62,8 +62,8 @@ def convert_cmd(
 
     Output is 30 fps. BVH is y-up, in centimetres unless --bvh-units m (Blender imports it
     standing up; give its importer Scale 0.01 for a cm file). Reading a .bvh, mclip tells
-    cm from m by the bone lengths. .npy joints cannot become .npz or .bvh: positions carry
-    no joint rotations.
+    cm from m by the bone lengths. .npy joints become .npz or .bvh through inverse
+    kinematics (the rotations fitted; --json gives the fit's mean joint error).
     """
     from ..motion_io import convert
 
@@ -75,7 +75,9 @@ def convert_cmd(
     if as_json:
         echo_json(summary)
     else:
-        typer.echo(f"wrote {summary['output']} ({summary['frames']} frames, 30 fps)")
+        fitted = (f", rotations fitted to the joints within {summary['fit_error_m'] * 1000:.1f} mm"
+                  if "fit_error_m" in summary else "")
+        typer.echo(f"wrote {summary['output']} ({summary['frames']} frames, 30 fps{fitted})")
 
 
 @app.command("render")
