@@ -223,14 +223,19 @@ def analytic_rotations(joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
 
 
 
+def _bone_lengths(joints: torch.Tensor) -> torch.Tensor:
+    """(T, 24, 3) -> (T, 23) metres from each joint to its parent."""
+    parents = torch.tensor(skeleton.PARENTS[1:])
+    return torch.linalg.vector_norm(joints[:, 1:] - joints[:, parents], dim=-1)
+
+
 def body_scale(joints: torch.Tensor) -> float:
     """How much larger than ``skeleton.REST_JOINTS`` a body is: (T, 24, 3) -> float.
 
     The median over frames of the summed bone lengths over the rest ones; 1.0 where it is
     within 0.1 % (the same skeleton, up to float error).
     """
-    parents = torch.tensor(skeleton.PARENTS[1:])
-    bones = torch.linalg.vector_norm(joints[:, 1:] - joints[:, parents], dim=-1).sum(-1)
+    bones = _bone_lengths(joints).sum(-1)
     rest = float(torch.linalg.vector_norm(skeleton.rest_offsets()[1:], dim=-1).sum())
     s = float(bones.median()) / rest
     return 1.0 if abs(s - 1.0) < 1e-3 else s
@@ -245,9 +250,7 @@ def position_noise(joints: torch.Tensor) -> float:
     """
     if joints.shape[0] < 3:
         return 0.0
-    parents = torch.tensor(skeleton.PARENTS[1:])
-    lengths = torch.linalg.vector_norm(joints[:, 1:] - joints[:, parents], dim=-1)   # (T, 23)
-    return float(lengths.std(0).median()) / math.sqrt(2)
+    return float(_bone_lengths(joints).std(0).median()) / math.sqrt(2)
 
 
 def smooth_in_time(joints: torch.Tensor, sigma: float) -> torch.Tensor:
