@@ -199,7 +199,7 @@ def _finite(name: str, what: str, arr: np.ndarray) -> None:
 MAX_ANGLE_RAD = 1e3      # axis-angle magnitude, ~160 turns
 MAX_POSITION_M = 1e4     # root or joint position, 10 km from the origin
 MIN_BONE_M = 1e-3        # a bone shorter than 1 mm in most frames: a degenerate skeleton
-FPS_RANGE = (1.0, 1000.0)  # frame rates of recordings; outside, resampling to 30 fps is absurd
+FPS_RANGE = skeleton.FPS_RANGE
 
 
 def _check_rate(name: str, what: str, fps: float) -> None:

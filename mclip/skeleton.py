@@ -68,6 +68,7 @@ REST_JOINTS = _rest_table()
 """(24, 3) float32: rest joint positions in the body frame, metres."""
 
 FPS = 30.0
+FPS_RANGE = (1.0, 1000.0)  # frame rates of recordings; outside, resampling to 30 fps is absurd
 """The frame rate of every motion inside mclip (files of other rates are resampled)."""
 
 # Height of the sole below the ankle / foot joints when standing, used to put the

@@ -39,8 +39,6 @@ import numpy as np
 
 from ..errors import MclipError
 from ..formats import VIEWER_EXTS
-
-NUM_JOINTS = 24
 THREE_VERSION = "0.187.0"
 AZIMUTH_DEG = 15.0        # camera turned from the person's front toward their left
 ELEVATION_DEG = 16.0      # camera above the horizontal
@@ -67,6 +65,8 @@ def _template() -> str:
 def check_motions(motions: Sequence[MotionItem]) -> list[tuple[str, np.ndarray, float]]:
     """The motions as (name, float32 C-contiguous (T, 24, 3), fps); MclipError naming the
     motion for a wrong shape, non-finite values or a bad frame rate."""
+    from ..skeleton import FPS_RANGE, NUM_JOINTS
+
     if len(motions) == 0:
         raise MclipError("viewer: no motion to show")
     out, total = [], 0
@@ -82,8 +82,8 @@ def check_motions(motions: Sequence[MotionItem]) -> list[tuple[str, np.ndarray, 
         if not np.isfinite(arr).all():
             raise MclipError(f"{name}: joints contain NaN or infinite values")
         fps = float(fps)
-        if not (math.isfinite(fps) and 0 < fps <= 1000):
-            raise MclipError(f"{name}: frame rate {fps} fps is outside 0..1000")
+        if not (math.isfinite(fps) and 0 < fps <= FPS_RANGE[1]):
+            raise MclipError(f"{name}: frame rate {fps} fps is outside 0..{FPS_RANGE[1]:g}")
         total += arr.shape[0]
         out.append((name, arr, fps))
     if total > MAX_FRAMES:
@@ -134,7 +134,7 @@ def _page_data(items, title: str) -> dict:
     hi[2] += look.HEAD_RADIUS * 2
     return {
         "title": title,
-        "joints": NUM_JOINTS,
+        "joints": skeleton.NUM_JOINTS,
         "bones": [list(b) for b in skeleton.BONES],
         "side": side,
         "pelvis": skeleton.JOINT_INDEX["pelvis"], "neck": skeleton.JOINT_INDEX["neck"],
